@@ -1,0 +1,258 @@
+"""``harness``: run, ingest, list, fetch. The only module (with report.py) that prints.
+
+Environment variables are read here and nowhere else: ``HARNESS_DATA`` (data root), ``HARNESS_DB``
+(SQLAlchemy URL), ``HARNESS_CACHE`` (index and embedding cache). A ``HarnessError`` becomes one line
+on stderr and exit status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from harness import __version__
+from harness.errors import HarnessError, InputError
+
+EXIT_USAGE = 2
+
+
+def _data_root(arg: str | None) -> Path:
+    from harness.data.files import default_data_root
+
+    value = arg or os.environ.get("HARNESS_DATA")
+    return Path(value).expanduser() if value else default_data_root()
+
+
+def _db_url(arg: str | None) -> str:
+    from harness.store import DEFAULT_URL
+
+    return arg or os.environ.get("HARNESS_DB") or DEFAULT_URL
+
+
+def _cache_dir(arg: str | None) -> Path:
+    from harness.data.files import default_cache_root
+
+    value = arg or os.environ.get("HARNESS_CACHE")
+    return Path(value).expanduser() if value else default_cache_root()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="repbench: reproducible embedding benchmarks"
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="evaluate a model on a suite and record the results")
+    run.add_argument(
+        "--model", required=True, help="builtin name, rrf:A+B, a local folder, or a hub org/name"
+    )
+    run.add_argument("--suite", required=True, help="suite name (harness list suites)")
+    run.add_argument(
+        "--datasets", help="comma-separated datasets of the suite (default: those found locally)"
+    )
+    run.add_argument("--split", default="test")
+    run.add_argument("--batch-size", type=_positive, default=64)
+    run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--threads", type=_positive, default=min(2, os.cpu_count() or 1), help="search threads")
+    run.add_argument("--revision", help="hub revision (commit, branch or tag) of a hub model")
+    run.add_argument("--trust-remote-code", action="store_true", help="allow a hub model to run its own code")
+    run.add_argument("--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)")
+    run.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
+    run.add_argument(
+        "--cache-dir", help="index and embedding cache (default HARNESS_CACHE or the user cache)"
+    )
+    run.add_argument(
+        "--results-dir", default="results", help="where the results file is filed (default results/)"
+    )
+    run.add_argument("--output", help="also write the results file to this path")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    ingest = sub.add_parser("ingest", help="(re)build the database index from results files")
+    ingest.add_argument("paths", nargs="+", help="results files or folders holding them")
+    ingest.add_argument("--db", help="SQLAlchemy URL")
+
+    listing = sub.add_parser("list", help="list models, suites or datasets")
+    listing.add_argument("what", choices=("models", "suites", "datasets"))
+    listing.add_argument("--data-dir", help="data root, to show which datasets are present")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of results files")
+    schema.add_argument("--write", action="store_true", help="regenerate harness/schema/results-v1.json")
+
+    fetch = sub.add_parser("fetch", help="download a dataset (needs the internet), checksum verified")
+    fetch.add_argument("dataset", help="e.g. beir/scifact")
+    fetch.add_argument("--data-dir")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from harness import registry, results, runner, store
+    from harness.data.files import locate
+    from harness.report import print_results
+
+    data_root = _data_root(args.data_dir)
+    if args.device != "cpu" and not args.device.startswith("cuda"):
+        raise InputError("--device", "", f"{args.device!r}: use cpu, cuda or cuda:N")
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
+    tasks, skipped = registry.suite_tasks(args.suite, data_root, datasets, args.split)
+    for task in tasks:
+        locate(task.card, data_root)  # a missing dataset is reported before the model loads
+    registry.check_requirements(args.model)
+    engine = store.connect(_db_url(args.db))
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError("--device", "", "CUDA was asked for but torch sees no GPU")
+    options = registry.ModelOptions(
+        cache_dir=_cache_dir(args.cache_dir),
+        device=args.device,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        trust_remote_code=args.trust_remote_code,
+        revision=args.revision,
+        show_progress=not args.quiet,
+    )
+    with console.status(f"loading model {args.model}", spinner="dots") if not args.quiet else _null():
+        model = registry.load_model(args.model, options)
+
+    def on_task(name: str, number: int, total: int) -> None:
+        if not args.quiet:
+            console.print(f"[bold][{number}/{total}][/] {name} with {model.info.id}")
+
+    status = console.status("", spinner="dots")
+
+    def on_phase(task: str, phase: str) -> None:
+        if not args.quiet:
+            status.update(f"{task}: {phase}")
+
+    with status if not args.quiet else _null():
+        record = runner.run(
+            model, tasks, args.suite, seed=args.seed, device=args.device, on_task=on_task, on_phase=on_phase
+        )
+    path = results.write_results(record, Path(args.results_dir))
+    if args.output:
+        results.atomic_write_bytes(Path(args.output), results.pretty_bytes(record))
+    inserted = store.ingest(engine, record)
+    print_results(console, record)
+    if skipped:
+        console.print(f"not found locally, skipped: {', '.join(skipped)}")
+    console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""))
+    console.print(
+        f"database: {'ingested' if inserted else 'already ingested'} ({engine.url.render_as_string()})"
+    )
+    return 0
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
+    from harness import store
+
+    files: list[Path] = []
+    for item in args.paths:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(item, "(file)", "no such file or folder")
+    engine = store.connect(_db_url(args.db))
+    report = store.ingest_paths(engine, files)
+    for path, error in report.refused:
+        console.print(f"refused {path}: {error}", highlight=False)
+    console.print(
+        f"{report.ingested} ingested, {report.already} already ingested, {len(report.refused)} refused"
+    )
+    return EXIT_USAGE if report.refused else 0
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    from harness import registry
+    from harness.data.cards import CARDS
+    from harness.report import print_rows
+
+    if args.what == "models":
+        rows = [(name, entry.kind, entry.description) for name, entry in registry.MODELS.items()]
+        rows.append(("rrf:A+B", "hybrid", "reciprocal rank fusion of two models (k=60)"))
+        rows.append(
+            ("<org/name> | <folder>", "dense", "any sentence-transformers model (hub id or local path)")
+        )
+        print_rows(console, "models", ("name", "kind", "what"), rows)
+    elif args.what == "suites":
+        print_rows(console, "suites", ("suite", "what"), registry.SUITES.items())
+    else:
+        from harness.data.files import locate
+
+        root = _data_root(args.data_dir)
+        listed = []
+        for card in CARDS.values():
+            try:
+                present = locate(card, root).display
+            except HarnessError:
+                present = "–"
+            listed.append((card.id, ", ".join(card.splits) or "?", "yes" if card.members else "no", present))
+        print_rows(
+            console, f"datasets (data root {root})", ("dataset", "splits", "checksums", "found at"), listed
+        )
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
+    from harness.data.cards import CARDS
+    from harness.data.fetch import fetch
+
+    if args.dataset not in CARDS:
+        raise InputError("dataset", "", f"unknown dataset {args.dataset!r}; known: {', '.join(CARDS)}")
+    path = fetch(CARDS[args.dataset], _data_root(args.data_dir))
+    console.print(f"saved {path}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    from harness.results import SCHEMA_PATH, atomic_write_bytes, json_schema_bytes
+
+    if args.write:
+        atomic_write_bytes(SCHEMA_PATH, json_schema_bytes())
+        console.print(f"wrote {SCHEMA_PATH.name}")
+    else:
+        sys.stdout.write(json_schema_bytes().decode())
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "list": cmd_list, "schema": cmd_schema, "fetch": cmd_fetch}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # logs and pipes: keep table rows whole
+    try:
+        return COMMANDS[args.command](args, console)
+    except HarnessError as error:
+        print(f"harness: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,129 @@
+"""BEIR datasets: ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``, read and verified.
+
+Follows ``beir.datasets.data_loader.GenericDataLoader``: the qrels file has a header line, queries
+are restricted to those judged in the split, and qrels keep every grade (0 included) as given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.data.cards import DatasetCard, fingerprint
+from harness.data.files import DatasetSource, locate, sha256_bytes
+from harness.errors import InputError
+from harness.results import DatasetRecord
+from harness.types import Document, Qrels
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    """One split of a BEIR dataset: the whole corpus, the judged queries, and their qrels."""
+
+    corpus: tuple[Document, ...]
+    queries: dict[str, str]
+    qrels: Qrels
+    record: DatasetRecord
+
+
+def _jsonl(data: bytes, where: str) -> list[dict[str, object]]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(where, f"byte {error.start}", "not UTF-8") from None
+    rows: list[dict[str, object]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise InputError(where, f"line {number}", f"not JSON: {error}") from None
+        if not isinstance(row, dict):
+            raise InputError(where, f"line {number}", "not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def _text_field(row: dict[str, object], key: str, where: str, number: int, required: bool) -> str:
+    value = row.get(key, None if required else "")
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) and not (key == "_id" and isinstance(value, int)):
+        raise InputError(where, f"line {number}: {key}", "missing or not a string")
+    return str(value)
+
+
+def read_corpus(data: bytes, where: str) -> tuple[Document, ...]:
+    docs = []
+    for number, row in enumerate(_jsonl(data, where), start=1):
+        docs.append(
+            Document(
+                id=_text_field(row, "_id", where, number, required=True),
+                text=_text_field(row, "text", where, number, required=True),
+                title=_text_field(row, "title", where, number, required=False),
+            )
+        )
+    return tuple(docs)
+
+
+def read_queries(data: bytes, where: str) -> dict[str, str]:
+    return {
+        _text_field(row, "_id", where, n, required=True): _text_field(row, "text", where, n, required=True)
+        for n, row in enumerate(_jsonl(data, where), start=1)
+    }
+
+
+def read_qrels(data: bytes, where: str) -> tuple[Qrels, int]:
+    """Read a BEIR qrels TSV (header ``query-id corpus-id score``); returns (qrels, number of rows)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(where, f"byte {error.start}", "not UTF-8") from None
+    reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    qrels: Qrels = {}
+    rows = 0
+    for number, fields in enumerate(reader, start=1):
+        if number == 1 or not fields:
+            continue  # header, as GenericDataLoader skips it
+        if len(fields) < 3:
+            raise InputError(where, f"line {number}", "expected query-id, corpus-id, score")
+        try:
+            grade = int(fields[2])
+        except ValueError:
+            raise InputError(where, f"line {number}: score", f"not an integer: {fields[2]!r}") from None
+        qrels.setdefault(fields[0], {})[fields[1]] = grade
+        rows += 1
+    return qrels, rows
+
+
+def load_beir(card: DatasetCard, data_root: Path, split: str) -> BeirDataset:
+    """Read one split and record what was read: member sha256s, fingerprint, counts, verified."""
+    source: DatasetSource = locate(card, data_root)
+    members = {name: source.read(name) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
+    corpus = read_corpus(members["corpus.jsonl"], source.name_of("corpus.jsonl"))
+    all_queries = read_queries(members["queries.jsonl"], source.name_of("queries.jsonl"))
+    qrels_name = f"qrels/{split}.tsv"
+    qrels, qrel_rows = read_qrels(members[qrels_name], source.name_of(qrels_name))
+    missing = sorted(set(qrels) - set(all_queries))
+    if missing:
+        raise InputError(
+            source.name_of(qrels_name), "query-id", f"{missing[0]} has no query in queries.jsonl"
+        )
+    queries = {qid: all_queries[qid] for qid in qrels}
+    files = {name: sha256_bytes(data) for name, data in members.items()}
+    counts = {"corpus": len(corpus), "queries": len(queries), "qrels": qrel_rows}
+    expected = card.splits.get(split)
+    verified = (
+        bool(card.members)
+        and all(card.members.get(name) == sha for name, sha in files.items())
+        and expected is not None
+        and counts == {"corpus": expected.corpus, "queries": expected.queries, "qrels": expected.qrels}
+    )
+    record = DatasetRecord(
+        id=card.id, files=files, fingerprint=fingerprint(files), counts=counts, verified=verified
+    )
+    return BeirDataset(corpus=corpus, queries=queries, qrels=qrels, record=record)

@@ -1,0 +1,93 @@
+"""Open the members of a dataset whether it sits in a zip or in a folder, and hash their bytes.
+
+A dataset is located under a data root by its card (``beir/scifact.zip``, ``beir/scifact/`` ...).
+Names shown to users and written to results files are relative to the data root, never absolute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from harness.data.cards import DatasetCard
+from harness.errors import InputError
+
+
+def default_data_root() -> Path:
+    """The user cache folder used when neither ``--data-dir`` nor ``HARNESS_DATA`` is given."""
+    return Path(platformdirs.user_cache_dir("repbench")) / "data"
+
+
+def default_cache_root() -> Path:
+    """Where indexes and embeddings are cached when ``--cache-dir`` / ``HARNESS_CACHE`` are unset."""
+    return Path(platformdirs.user_cache_dir("repbench"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """A located dataset: a folder, or a zip whose members sit under ``prefix``."""
+
+    path: Path
+    display: str
+    prefix: str = ""
+
+    @property
+    def is_zip(self) -> bool:
+        return self.path.suffix == ".zip"
+
+    def name_of(self, member: str) -> str:
+        """How a member is named in messages: relative to the data root."""
+        return f"{self.display}:{self.prefix}{member}" if self.is_zip else f"{self.display}/{member}"
+
+    def read(self, member: str) -> bytes:
+        if self.is_zip:
+            try:
+                with zipfile.ZipFile(self.path) as archive:
+                    return archive.read(self.prefix + member)
+            except KeyError:
+                raise InputError(self.name_of(member), "(file)", "missing from the archive") from None
+            except zipfile.BadZipFile as error:
+                raise InputError(self.display, "(file)", f"not a valid zip: {error}") from None
+        try:
+            return (self.path / member).read_bytes()
+        except FileNotFoundError:
+            raise InputError(self.name_of(member), "(file)", "no such file") from None
+
+
+def _zip_prefix(path: Path, display: str, marker: str) -> str:
+    """The folder inside the zip that holds ``marker`` (BEIR zips hold ``scifact/corpus.jsonl``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile as error:
+        raise InputError(display, "(file)", f"not a valid zip: {error}") from None
+    for name in sorted(names, key=len):
+        if name == marker or name.endswith("/" + marker):
+            return name[: -len(marker)]
+    raise InputError(display, marker, "not found in the archive")
+
+
+def locate(card: DatasetCard, data_root: Path, marker: str = "corpus.jsonl") -> DatasetSource:
+    """Find the dataset under ``data_root``; a miss is one line saying where to put it."""
+    if not data_root.is_dir():
+        raise InputError("--data-dir", "", f"{data_root} is not a folder (set --data-dir or HARNESS_DATA)")
+    for relative in card.locations():
+        candidate = data_root / relative
+        if candidate.is_file() and candidate.suffix == ".zip":
+            return DatasetSource(candidate, relative, _zip_prefix(candidate, relative, marker))
+        if candidate.is_dir() and (candidate / marker).is_file():
+            return DatasetSource(candidate, relative)
+    raise InputError(
+        card.id,
+        "",
+        f"not found under {data_root}: put {card.name}.zip ({card.url}) at {card.locations()[0]} there, "
+        f"or run `harness fetch {card.id}` where the internet is reachable",
+    )

@@ -1,0 +1,128 @@
+"""Corpus embeddings on disk, so a rerun does not re-encode (MTEB's CachedEmbeddingWrapper, mteb#946).
+
+The key covers everything that changes the vectors: the weights (sha256, or id@revision), the exact
+texts and their ids after text preparation, the prompt, max sequence length, pooling, normalisation
+and dtype. Hashing the prepared texts rather than only the dataset fingerprint also covers subsets
+and a changed title/text join.
+
+Rows are written in chunks, each atomically (temporary file + ``os.replace``) and followed by a
+sidecar holding the sha256 of the chunk's bytes. An interrupted run keeps its finished chunks and
+resumes; a chunk whose bytes, shape or sidecar disagree (torn, truncated, edited) is recomputed,
+never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.results import atomic_write_bytes
+from harness.types import FloatArray, JSONValue
+
+EncodeChunk = Callable[[Sequence[str]], FloatArray]
+Progress = Callable[[int], None]
+
+
+def cache_key(components: dict[str, JSONValue], ids: Sequence[str], texts: Sequence[str]) -> str:
+    """sha256 over the settings (canonical JSON) and every (id, text) pair in order."""
+    digest = hashlib.sha256(json.dumps(components, sort_keys=True).encode())
+    for doc_id, text in zip(ids, texts, strict=True):
+        digest.update(doc_id.encode())
+        digest.update(b"\x00")
+        digest.update(text.encode())
+        digest.update(b"\x01")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    reused: int
+    computed: int
+
+
+class EmbeddingCache:
+    """A folder of cached embedding matrices, one subfolder per key."""
+
+    def __init__(self, root: Path, chunk_rows: int = 256) -> None:
+        self.root = root
+        self.chunk_rows = chunk_rows
+
+    def _chunk_paths(self, folder: Path, index: int) -> tuple[Path, Path]:
+        return folder / f"chunk-{index:06d}.npy", folder / f"chunk-{index:06d}.sha256"
+
+    def _load_chunk(self, folder: Path, index: int, rows: int, dim: int | None) -> FloatArray | None:
+        data_path, sum_path = self._chunk_paths(folder, index)
+        try:
+            data = data_path.read_bytes()
+            expected = sum_path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        if hashlib.sha256(data).hexdigest() != expected:
+            return None
+        try:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError:
+            return None
+        if array.dtype != np.float32 or array.ndim != 2 or array.shape[0] != rows:
+            return None
+        if dim is not None and array.shape[1] != dim:
+            return None
+        return np.asarray(array, dtype=np.float32)
+
+    def _store_chunk(self, folder: Path, index: int, array: FloatArray) -> None:
+        data_path, sum_path = self._chunk_paths(folder, index)
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+        data = buffer.getvalue()
+        sum_path.unlink(missing_ok=True)  # a chunk is trusted only once its sidecar is written after it
+        atomic_write_bytes(data_path, data)
+        atomic_write_bytes(sum_path, (hashlib.sha256(data).hexdigest() + "\n").encode())
+
+    def embeddings(
+        self,
+        key: str,
+        texts: Sequence[str],
+        encode: EncodeChunk,
+        manifest: dict[str, JSONValue],
+        progress: Progress | None = None,
+    ) -> tuple[FloatArray, ChunkStats]:
+        """The embeddings of ``texts`` (in order), reusing every valid cached chunk.
+
+        Texts are encoded longest first, as sentence-transformers sorts them, so that batches are
+        padded little; chunks follow that order and rows are put back in input order at the end.
+        """
+        folder = self.root / key
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            body = {**manifest, "rows": len(texts), "chunk_rows": self.chunk_rows}
+            atomic_write_bytes(manifest_path, json.dumps(body, indent=1, sort_keys=True).encode())
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        parts: list[FloatArray] = []
+        reused = computed = 0
+        dim: int | None = None
+        for index, start in enumerate(range(0, len(texts), self.chunk_rows)):
+            rows = order[start : start + self.chunk_rows]
+            chunk = self._load_chunk(folder, index, len(rows), dim)
+            if chunk is None:
+                chunk = np.asarray(encode([texts[i] for i in rows]), dtype=np.float32)
+                self._store_chunk(folder, index, chunk)
+                computed += 1
+            else:
+                reused += 1
+            dim = chunk.shape[1]
+            parts.append(chunk)
+            if progress:
+                progress(len(rows))
+        if not parts:
+            return np.zeros((0, 0), dtype=np.float32), ChunkStats(reused, computed)
+        stacked = np.concatenate(parts)
+        result = np.empty_like(stacked)
+        result[order] = stacked
+        return result, ChunkStats(reused, computed)

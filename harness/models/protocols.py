@@ -1,0 +1,57 @@
+"""What a model is to the harness: an ``Encoder`` (texts -> vectors) or a ``Retriever`` (corpus ranking).
+
+Tasks only talk to these protocols; concrete adapters live beside this module. ``ModelInfo`` is the
+provenance a model reports about itself and lands, unchanged, in the results file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from harness.types import Document, FloatArray, JSONValue, Run
+
+ModelKind = Literal["dense", "sparse", "hybrid", "kernel", "circuit"]
+ModelSource = Literal["builtin", "package", "hub", "local"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Identity and settings of a model, enough to reproduce a run.
+
+    ``revision`` is the hub commit when known; ``weights_sha256`` is a hash over the weight files
+    (sorted relative path and sha256 of each), ``None`` for builtin models defined by parameters.
+    """
+
+    id: str
+    kind: ModelKind
+    source: ModelSource
+    revision: str | None = None
+    weights_sha256: str | None = None
+    n_parameters: int | None = None
+    parameters: dict[str, JSONValue] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Dense text encoder. Rows of the returned arrays align with the inputs."""
+
+    info: ModelInfo
+
+    def encode(self, texts: Sequence[str]) -> FloatArray: ...
+
+    def encode_queries(self, queries: Sequence[str]) -> FloatArray: ...
+
+    def encode_corpus(self, docs: Sequence[Document]) -> FloatArray: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Anything that ranks a corpus: BM25 (bm25s, Lucene), a dense retriever, a fusion of two."""
+
+    info: ModelInfo
+
+    def index(self, docs: Sequence[Document]) -> None: ...
+
+    def search(self, queries: Mapping[str, str], k: int) -> Run: ...

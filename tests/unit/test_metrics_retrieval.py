@@ -1,0 +1,263 @@
+"""Hand-computed cases for harness.metrics.retrieval (ranx style): every expected number is worked out
+in a comment next to it, so a failure can be checked with pencil and paper.
+
+Discounts used below: 1/log2(2) = 1, 1/log2(3) = 0.6309297535714575, 1/log2(4) = 0.5,
+1/log2(5) = 0.43067655807339306.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import pytest
+
+from harness.metrics import METRICS, MetricInfo, metric_info, parse_metric_name
+from harness.metrics.retrieval import (
+    average_precision,
+    drop_self_hits,
+    ndcg,
+    precision,
+    ranked,
+    recall,
+    reciprocal_rank,
+    retrieval_scores,
+    truncate,
+)
+from harness.types import Qrels, Run
+
+# One query with graded judgements: a=3, b=2, c=1 are relevant (3 relevant docs), e=0 is judged
+# non-relevant. The run ranks c, b, x, a (x is unjudged); e is not retrieved.
+GRADED_QRELS: Qrels = {"q": {"a": 3, "b": 2, "c": 1, "e": 0}}
+GRADED_RUN: Run = {"q": {"a": 1.0, "x": 2.0, "b": 3.0, "c": 4.0}}
+
+
+# ---- order -------------------------------------------------------------------------------------
+
+
+def test_ranked_orders_by_score_descending_whatever_the_dict_order() -> None:
+    assert ranked({"a": 0.1, "b": 0.9, "c": 0.5}) == ["b", "c", "a"]
+
+
+def test_ranked_breaks_ties_by_doc_id_descending() -> None:
+    # All tied at 1.0: doc id descending -> d3, d2, d1; d0 has the higher score and comes first.
+    assert ranked({"d1": 1.0, "d2": 1.0, "d0": 2.0, "d3": 1.0}) == ["d0", "d3", "d2", "d1"]
+
+
+def test_ranked_compares_doc_ids_as_strings_not_numbers() -> None:
+    # trec_eval uses strcmp: "9" > "100" > "10" as strings (numerically it would be 100, 10, 9).
+    assert ranked({"10": 1.0, "9": 1.0, "100": 1.0}) == ["9", "100", "10"]
+
+
+def test_ranked_of_nothing_is_empty() -> None:
+    assert ranked({}) == []
+
+
+def test_ranked_rejects_nan() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        ranked({"a": math.nan, "b": 1.0})
+
+
+def test_ties_decide_the_metric() -> None:
+    # Only d2 is relevant. Ranking: d0 (2.0), then the tie at 1.0 as d3, d2, d1 -> d2 at rank 3.
+    qrels: Qrels = {"q": {"d2": 1}}
+    run: Run = {"q": {"d1": 1.0, "d2": 1.0, "d3": 1.0, "d0": 2.0}}
+    assert reciprocal_rank(qrels, run, 10) == {"q": pytest.approx(1 / 3)}  # 1 / rank 3
+    assert reciprocal_rank(qrels, run, 2) == {"q": 0.0}  # rank 3 is below the cut
+    assert recall(qrels, run, 2) == {"q": 0.0}
+    assert recall(qrels, run, 3) == {"q": 1.0}
+    assert ndcg(qrels, run, 10) == {"q": pytest.approx(0.5)}  # (1/log2(4)) / (1/log2(2))
+    assert average_precision(qrels, run, 10) == {"q": pytest.approx(1 / 3)}  # P@3 = 1/3, one relevant
+
+
+# ---- graded nDCG and the cut-off ------------------------------------------------------------------
+
+
+def test_graded_ndcg_at_3() -> None:
+    # DCG@3  = 1/log2(2) [c, grade 1] + 2/log2(3) [b] + 0 [x] = 1 + 1.261859507142915 = 2.261859507142915
+    # IDCG@3 = 3/log2(2) + 2/log2(3) + 1/log2(4) = 3 + 1.261859507142915 + 0.5 = 4.7618595071429155
+    # nDCG@3 = 2.261859507142915 / 4.7618595071429155
+    assert ndcg(GRADED_QRELS, GRADED_RUN, 3)["q"] == pytest.approx(0.4749950106150897, abs=1e-12)
+
+
+def test_graded_ndcg_cut_off_changes_the_ideal_too() -> None:
+    # k=1: DCG = 1 [c]; IDCG = 3 [a] -> 1/3.
+    assert ndcg(GRADED_QRELS, GRADED_RUN, 1)["q"] == pytest.approx(1 / 3, abs=1e-12)
+    # k=10: DCG = 1 + 2/log2(3) + 0 + 3/log2(5) [a at rank 4] = 3.553889181363094; IDCG as at k=3.
+    assert ndcg(GRADED_QRELS, GRADED_RUN, 10)["q"] == pytest.approx(0.7463238207746714, abs=1e-12)
+
+
+def test_average_precision_divides_by_all_relevant() -> None:
+    # Relevant at ranks 1 (c), 2 (b), 4 (a): P@1 = 1, P@2 = 1, P@4 = 3/4; 3 relevant in the qrels.
+    assert average_precision(GRADED_QRELS, GRADED_RUN, 10)["q"] == pytest.approx(2.75 / 3, abs=1e-12)
+    # Cut at 2: only ranks 1 and 2 count, still divided by 3 -> 2/3.
+    assert average_precision(GRADED_QRELS, GRADED_RUN, 2)["q"] == pytest.approx(2 / 3, abs=1e-12)
+
+
+def test_recall_and_precision_at_k() -> None:
+    assert recall(GRADED_QRELS, GRADED_RUN, 2) == {"q": pytest.approx(2 / 3)}  # c, b of a, b, c
+    assert recall(GRADED_QRELS, GRADED_RUN, 100) == {"q": 1.0}
+    assert precision(GRADED_QRELS, GRADED_RUN, 2) == {"q": 1.0}  # c, b
+    assert precision(GRADED_QRELS, GRADED_RUN, 10) == {"q": pytest.approx(0.3)}  # 3 / 10, not 3 / 4
+
+
+def test_reciprocal_rank_first_relevant() -> None:
+    assert reciprocal_rank(GRADED_QRELS, GRADED_RUN, 10) == {"q": 1.0}  # c at rank 1
+
+
+def test_negative_grades_are_non_relevant_with_no_gain() -> None:
+    # a (grade -1) is ranked first and counts as nothing; b (grade 1) is at rank 2.
+    qrels: Qrels = {"q": {"a": -1, "b": 1}}
+    run: Run = {"q": {"a": 2.0, "b": 1.0}}
+    assert ndcg(qrels, run, 10)["q"] == pytest.approx(0.6309297535714575)  # (1/log2(3)) / 1
+    assert reciprocal_rank(qrels, run, 10)["q"] == 0.5
+    assert recall(qrels, run, 1)["q"] == 0.0
+    assert precision(qrels, run, 2)["q"] == 0.5
+    assert average_precision(qrels, run, 10)["q"] == 0.5  # P@2 = 1/2, one relevant
+
+
+def test_query_without_relevant_docs_scores_zero_and_counts() -> None:
+    qrels: Qrels = {"q1": {"a": 1}, "q2": {"b": 0}}
+    run: Run = {"q1": {"a": 1.0}, "q2": {"b": 1.0}}
+    aggregate, per_item = retrieval_scores(qrels, run, ["ndcg@10", "recall@10", "map@10", "mrr@10"])
+    for metric in aggregate:
+        assert per_item[metric] == {"q1": 1.0, "q2": 0.0}
+        assert aggregate[metric] == 0.5  # (1 + 0) / 2: q2 is in the qrels, so it is averaged over
+
+
+# ---- which queries count (trec_eval -c) -----------------------------------------------------------
+
+
+def test_missing_query_scores_zero_and_is_averaged_over() -> None:
+    # q2 is judged but absent from the run: 0, and the mean is over both queries -> (1 + 0) / 2.
+    qrels: Qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    run: Run = {"q1": {"a": 1.0}}
+    aggregate, per_item = retrieval_scores(qrels, run, ["ndcg@10", "precision@1"])
+    assert per_item == {"ndcg@10": {"q1": 1.0, "q2": 0.0}, "precision@1": {"q1": 1.0, "q2": 0.0}}
+    assert aggregate == {"ndcg@10": 0.5, "precision@1": 0.5}
+
+
+def test_query_with_empty_hits_scores_zero() -> None:
+    qrels: Qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    run: Run = {"q1": {"a": 1.0}, "q2": {}}
+    assert recall(qrels, run, 10) == {"q1": 1.0, "q2": 0.0}
+
+
+def test_query_not_in_qrels_is_ignored() -> None:
+    qrels: Qrels = {"q1": {"a": 1}}
+    run: Run = {"q1": {"a": 1.0}, "zz": {"a": 5.0, "b": 1.0}}
+    aggregate, per_item = retrieval_scores(qrels, run, ["mrr@10"])
+    assert per_item == {"mrr@10": {"q1": 1.0}}
+    assert aggregate == {"mrr@10": 1.0}
+
+
+def test_empty_run_scores_zero_everywhere() -> None:
+    qrels: Qrels = {"q1": {"a": 1}, "q2": {"b": 2}}
+    metrics = ["ndcg@10", "recall@100", "map@100", "mrr@10", "precision@10"]
+    aggregate, per_item = retrieval_scores(qrels, {}, metrics)
+    assert aggregate == dict.fromkeys(metrics, 0.0)
+    assert per_item == {m: {"q1": 0.0, "q2": 0.0} for m in metrics}
+
+
+def test_per_query_functions_agree_with_retrieval_scores() -> None:
+    aggregate, per_item = retrieval_scores(
+        GRADED_QRELS, GRADED_RUN, ["ndcg@3", "recall@2", "map@10", "mrr@10", "precision@10"]
+    )
+    assert per_item["ndcg@3"] == ndcg(GRADED_QRELS, GRADED_RUN, 3)
+    assert per_item["recall@2"] == recall(GRADED_QRELS, GRADED_RUN, 2)
+    assert per_item["map@10"] == average_precision(GRADED_QRELS, GRADED_RUN, 10)
+    assert per_item["mrr@10"] == reciprocal_rank(GRADED_QRELS, GRADED_RUN, 10)
+    assert per_item["precision@10"] == precision(GRADED_QRELS, GRADED_RUN, 10)
+    assert aggregate["ndcg@3"] == per_item["ndcg@3"]["q"]
+
+
+# ---- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["bleu@10", "ndcg", "NDCG@10", "ndcg@0", "ndcg@ten", "spearman"])
+def test_unknown_metric_is_named(name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        retrieval_scores(GRADED_QRELS, GRADED_RUN, ["ndcg@10", name])
+
+
+def test_empty_qrels_have_no_mean() -> None:
+    with pytest.raises(ValueError, match="qrels"):
+        retrieval_scores({}, GRADED_RUN, ["ndcg@10"])
+
+
+def test_cut_off_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        ndcg(GRADED_QRELS, GRADED_RUN, 0)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        truncate(GRADED_RUN, 0)
+
+
+# ---- run transformations --------------------------------------------------------------------------
+
+
+def test_drop_self_hits_removes_only_the_query_itself() -> None:
+    run: Run = {"q1": {"q1": 9.0, "d": 1.0}, "q2": {"d": 1.0, "q1": 0.5}}
+    assert drop_self_hits(run) == {"q1": {"d": 1.0}, "q2": {"d": 1.0, "q1": 0.5}}
+    assert run["q1"] == {"q1": 9.0, "d": 1.0}  # the input is left alone
+
+
+def test_drop_self_hits_changes_the_score() -> None:
+    # The self-hit at rank 1 pushes the relevant doc to rank 2: RR 1/2 before, 1 after.
+    qrels: Qrels = {"q1": {"d": 1}}
+    run: Run = {"q1": {"q1": 9.0, "d": 1.0}}
+    assert reciprocal_rank(qrels, run, 10) == {"q1": 0.5}
+    assert reciprocal_rank(qrels, drop_self_hits(run), 10) == {"q1": 1.0}
+
+
+def test_truncate_keeps_top_k_in_trec_order() -> None:
+    # a, b, c tie at 1.0 -> order c, b, a; z (2.0) first. Top 3 = z, c, b.
+    run: Run = {"q": {"a": 1.0, "b": 1.0, "c": 1.0, "z": 2.0}, "r": {"a": 1.0}}
+    assert truncate(run, 3) == {"q": {"z": 2.0, "c": 1.0, "b": 1.0}, "r": {"a": 1.0}}
+
+
+# ---- the METRICS table ----------------------------------------------------------------------------
+
+
+def test_metrics_table_covers_the_suite_metrics() -> None:
+    expected = {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
+    expected |= {"spearman", "pearson", "accuracy", "f1", "mcc", "auc"}
+    assert set(METRICS) == expected
+    for name, info in METRICS.items():
+        assert info.higher_is_better
+        signed = name in {"spearman", "pearson", "mcc"}
+        assert info.bounds == ((-1.0, 1.0) if signed else (0.0, 1.0))
+
+
+def test_metric_info_knows_any_cut_off_of_a_ranking_measure() -> None:
+    assert metric_info("ndcg@10") is METRICS["ndcg@10"]
+    assert metric_info("ndcg@20") == MetricInfo("nDCG@20", True, (0.0, 1.0))
+    assert metric_info("precision@5") == MetricInfo("P@5", True, (0.0, 1.0))
+    assert metric_info("map@1000").label == "MAP@1000"
+
+
+@pytest.mark.parametrize("name", ["ndcg", "bleu@4", "Spearman", "mrr@"])
+def test_metric_info_rejects_unknown_names(name: str) -> None:
+    with pytest.raises(ValueError, match="metric"):
+        metric_info(name)
+
+
+def test_every_ranking_measure_of_the_table_is_computable() -> None:
+    for measure in ("ndcg", "recall", "map", "mrr", "precision"):
+        assert parse_metric_name(f"{measure}@7") == (measure, 7)
+        metric_info(f"{measure}@7")
+        retrieval_scores(GRADED_QRELS, GRADED_RUN, [f"{measure}@7"])
+
+
+# ---- speed ----------------------------------------------------------------------------------------
+
+
+def test_retrieval_scores_is_fast_enough_for_a_beir_test_split() -> None:
+    # 300 queries x 1000 hits x 5 metrics (SciFact test size) in well under a second; it takes
+    # about 0.12 s on one CPU, so the bound leaves a wide margin for slow machines.
+    rng = random.Random(0)
+    run: Run = {f"q{q}": {f"d{rng.randrange(10**6)}": rng.random() for _ in range(1000)} for q in range(300)}
+    qrels: Qrels = {q: {doc: rng.randint(0, 2) for doc in list(hits)[::97]} for q, hits in run.items()}
+    start = time.perf_counter()
+    retrieval_scores(qrels, run, ["ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"])
+    assert time.perf_counter() - start < 1.0
