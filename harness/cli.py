@@ -146,7 +146,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     path = results.write_results(record, Path(args.results_dir))
     if args.output:
         results.atomic_write_bytes(Path(args.output), results.pretty_bytes(record))
-    inserted = store.ingest(engine, record)
+    try:
+        inserted = store.ingest(engine, record)
+    finally:
+        engine.dispose()
     print_results(console, record)
     if skipped:
         console.print(f"not found locally, skipped: {', '.join(skipped)}")
@@ -178,12 +181,14 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
         else:
             raise InputError(item, "(file)", "no such file or folder")
     engine = store.connect(_db_url(args.db))
-    report = store.ingest_paths(engine, files)
-    for path, error in report.refused:
-        console.print(f"refused {path}: {error}", highlight=False)
-    console.print(
-        f"{report.ingested} ingested, {report.already} already ingested, {len(report.refused)} refused"
-    )
+    try:
+        report = store.ingest_paths(engine, files)
+    finally:
+        engine.dispose()  # SQLite folds its write-ahead log back into the file
+    for _, error in report.refused:
+        console.print(f"refused: {error}", highlight=False, soft_wrap=True)
+    ingested, already, refused = len(report.ingested), len(report.already), len(report.refused)
+    console.print(f"{ingested} ingested, {already} already ingested, {refused} refused")
     return EXIT_USAGE if report.refused else 0
 
 

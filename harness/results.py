@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import InputError
 from harness.types import JSONValue
@@ -94,10 +94,19 @@ class TaskResult(_Record):
     dataset: DatasetRecord
     settings: dict[str, JSONValue] = Field(default_factory=dict)
     main_metric: str
-    metrics: dict[str, float]
+    metrics: dict[str, float] = Field(min_length=1)
     per_item: dict[str, dict[str, float]] = Field(default_factory=dict)
     timings_s: dict[str, Annotated[float, Field(ge=0)]]
     peak_rss_mib: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _metrics_consistent(self) -> TaskResult:
+        if self.main_metric not in self.metrics:
+            raise ValueError(f"main_metric {self.main_metric!r} is not among the metrics")
+        extra = sorted(set(self.per_item) - set(self.metrics))
+        if extra:
+            raise ValueError(f"per_item has {extra[0]!r}, which is not among the metrics")
+        return self
 
 
 class ResultsFile(_Record):
@@ -109,6 +118,15 @@ class ResultsFile(_Record):
     seed: int
     suite: str = Field(pattern=_NAME)
     results: list[TaskResult] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tasks_unique(self) -> ResultsFile:
+        seen: set[tuple[str, str]] = set()
+        for result in self.results:
+            if (result.task, result.split) in seen:
+                raise ValueError(f"{result.task} ({result.split}) appears twice")
+            seen.add((result.task, result.split))
+        return self
 
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -173,8 +191,27 @@ def write_results(results: ResultsFile, directory: Path) -> Path:
     return path
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a finite number")
+class _NonFinite:
+    """Stands in for a ``NaN`` / ``Infinity`` literal until its location is known."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _non_finite_location(value: Any) -> tuple[tuple[int | str, ...], str] | None:
+    """Where the first (in document order) non-finite literal sits, and which literal it is."""
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(value, ())]
+    while stack:
+        item, loc = stack.pop()
+        if isinstance(item, _NonFinite):
+            return loc, item.literal
+        children: list[tuple[int | str, Any]] = []
+        if isinstance(item, dict):
+            children = list(item.items())
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+        stack.extend((child, (*loc, key)) for key, child in reversed(children))
+    return None
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -208,7 +245,7 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
     except UnicodeDecodeError as error:
         raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_NonFinite)
     except RecursionError:
         raise InputError(where, "(file)", "JSON nested too deeply") from None
     except ValueError as error:
@@ -217,6 +254,10 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
         raise InputError(where, "(document)", "must be a JSON object")
     if _depth(document, MAX_NESTING) > MAX_NESTING:
         raise InputError(where, "(document)", f"nested deeper than {MAX_NESTING} levels")
+    non_finite = _non_finite_location(document)
+    if non_finite is not None:
+        loc, literal = non_finite
+        raise InputError(where, _location(loc), f"Input should be a finite number, not {literal}")
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise InputError(where, "schema_version", "missing or not an integer")
@@ -226,7 +267,8 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
         document = MIGRATIONS[version](document)
         version += 1
     try:
-        return ResultsFile.model_validate(document)
+        # strict: a number written as a string ("0.5") or a bool as 1 is refused, not coerced
+        return ResultsFile.model_validate_json(json.dumps(document), strict=True)
     except ValidationError as error:
         first = error.errors()[0]
         raise InputError(where, _location(tuple(first["loc"])), first["msg"]) from None
@@ -244,6 +286,8 @@ def read_results(path: Path, display_name: str | None = None) -> ResultsFile:
         raise InputError(where, "(file)", "no such file") from None
     except IsADirectoryError:
         raise InputError(where, "(file)", "is a directory, not a results file") from None
+    except OSError as error:
+        raise InputError(where, "(file)", error.strerror or str(error)) from None
     return parse_results(data, where)
 
 

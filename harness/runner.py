@@ -7,10 +7,10 @@ times each phase, and reports progress through a callback so that only the CLI p
 from __future__ import annotations
 
 import random
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 
 import numpy as np
 

@@ -178,23 +178,31 @@ class SentenceTransformerEncoder:
         return self._encode(texts, "", self.show_progress)
 
     def encode_queries(self, queries: Sequence[str]) -> FloatArray:
-        return self._encode(queries, self.query_prompt, self.show_progress)
+        return self._cached("query", [str(i) for i in range(len(queries))], list(queries), self.query_prompt)
 
     def encode_corpus(self, docs: Sequence[Document]) -> FloatArray:
         texts = [document_text(doc) for doc in docs]
+        return self._cached("document", [doc.id for doc in docs], texts, self.document_prompt)
+
+    def _cached(self, role: str, ids: Sequence[str], texts: Sequence[str], prompt: str) -> FloatArray:
+        """Encode through the embedding cache when there is one; queries and documents alike."""
         if self.cache is None:
-            return self._encode(texts, self.document_prompt, self.show_progress)
+            return self._encode(texts, prompt, self.show_progress)
         settings: dict[str, JSONValue] = {
             "model": self.info.weights_sha256 or f"{self.info.id}@{self.info.revision}",
-            "role": "document",
+            "role": role,
             **{k: self.info.parameters[k] for k in ("pooling", "normalize", "max_seq_length", "dtype")},
-            "prompt": self.document_prompt,
-            "text_preparation": self.info.parameters["text_preparation"],
+            "prompt": prompt,
+            "text_preparation": self.info.parameters["text_preparation"]
+            if role == "document"
+            else "as given",
         }
-        key = cache_key(settings, [doc.id for doc in docs], texts)
-        with tqdm(total=len(texts), desc="encode corpus", unit="doc", disable=not self.show_progress) as bar:
+        key = cache_key(settings, ids, texts)
+        with tqdm(
+            total=len(texts), desc=f"encode {role}s", unit=role[0], disable=not self.show_progress
+        ) as bar:
             vectors, _ = self.cache.embeddings(
-                key, texts, lambda chunk: self._encode(chunk, self.document_prompt), settings, bar.update
+                key, texts, lambda chunk: self._encode(chunk, prompt), settings, bar.update
             )
         return vectors
 

@@ -30,14 +30,33 @@ Progress = Callable[[int], None]
 
 
 def cache_key(components: dict[str, JSONValue], ids: Sequence[str], texts: Sequence[str]) -> str:
-    """sha256 over the settings (canonical JSON) and every (id, text) pair in order."""
+    """sha256 over the settings (canonical JSON) and every (id, text) pair in order.
+
+    Each id and text enters with its byte length in front, so no two different lists give the same
+    bytes (plain separators would let a text that contains them shift a record boundary).
+    """
     digest = hashlib.sha256(json.dumps(components, sort_keys=True).encode())
     for doc_id, text in zip(ids, texts, strict=True):
-        digest.update(doc_id.encode())
-        digest.update(b"\x00")
-        digest.update(text.encode())
-        digest.update(b"\x01")
+        for part in (doc_id.encode(), text.encode()):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
     return digest.hexdigest()
+
+
+def _positive_int(value: object) -> int | None:
+    return value if type(value) is int and value > 0 else None
+
+
+def _read_manifest(path: Path) -> dict[str, JSONValue] | None:
+    try:
+        body = json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _manifest_bytes(body: dict[str, JSONValue]) -> bytes:
+    return json.dumps(body, indent=1, sort_keys=True).encode()
 
 
 @dataclass(frozen=True)
@@ -96,19 +115,25 @@ class EmbeddingCache:
 
         Texts are encoded longest first, as sentence-transformers sorts them, so that batches are
         padded little; chunks follow that order and rows are put back in input order at the end.
+
+        The manifest fixes the folder's layout: its ``chunk_rows`` (a cache written with another
+        chunk size is read with its own) and, once the first chunk exists, the embedding ``dim``,
+        so that every chunk, the first included, is checked against it.
         """
         folder = self.root / key
         folder.mkdir(parents=True, exist_ok=True)
         manifest_path = folder / "manifest.json"
-        if not manifest_path.exists():
-            body = {**manifest, "rows": len(texts), "chunk_rows": self.chunk_rows}
-            atomic_write_bytes(manifest_path, json.dumps(body, indent=1, sort_keys=True).encode())
+        recorded = _read_manifest(manifest_path)
+        if recorded is None or recorded.get("rows") != len(texts):
+            recorded = {**manifest, "rows": len(texts), "chunk_rows": self.chunk_rows}
+            atomic_write_bytes(manifest_path, _manifest_bytes(recorded))
+        chunk_rows = _positive_int(recorded.get("chunk_rows")) or self.chunk_rows
+        dim = _positive_int(recorded.get("dim"))
         order = np.argsort([-len(text) for text in texts], kind="stable")
         parts: list[FloatArray] = []
         reused = computed = 0
-        dim: int | None = None
-        for index, start in enumerate(range(0, len(texts), self.chunk_rows)):
-            rows = order[start : start + self.chunk_rows]
+        for index, start in enumerate(range(0, len(texts), chunk_rows)):
+            rows = order[start : start + chunk_rows]
             chunk = self._load_chunk(folder, index, len(rows), dim)
             if chunk is None:
                 chunk = np.asarray(encode([texts[i] for i in rows]), dtype=np.float32)
@@ -116,7 +141,9 @@ class EmbeddingCache:
                 computed += 1
             else:
                 reused += 1
-            dim = chunk.shape[1]
+            if dim is None:
+                dim = int(chunk.shape[1])
+                atomic_write_bytes(manifest_path, _manifest_bytes({**recorded, "dim": dim}))
             parts.append(chunk)
             if progress:
                 progress(len(rows))
