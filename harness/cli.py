@@ -249,6 +249,9 @@ COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "list": cmd_list, "schema": cm
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # transformers' load report and weight-loading bar say nothing a user can act on
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     args = build_parser().parse_args(argv)
     console = Console()
     if not console.is_terminal:
