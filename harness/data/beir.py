@@ -29,13 +29,18 @@ class BeirDataset:
     record: DatasetRecord
 
 
-def _jsonl(data: bytes, where: str) -> list[dict[str, object]]:
+def _jsonl(data: bytes, where: str) -> list[tuple[int, dict[str, object]]]:
+    """(line number, object) for each non-blank line.
+
+    Lines end at a line feed only, as in a file iterator: ``str.splitlines`` would also split at U+2028
+    and other separators, which JSON allows unescaped inside strings.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(where, f"byte {error.start}", "not UTF-8") from None
-    rows: list[dict[str, object]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    rows: list[tuple[int, dict[str, object]]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -44,7 +49,7 @@ def _jsonl(data: bytes, where: str) -> list[dict[str, object]]:
             raise InputError(where, f"line {number}", f"not JSON: {error}") from None
         if not isinstance(row, dict):
             raise InputError(where, f"line {number}", "not a JSON object")
-        rows.append(row)
+        rows.append((number, row))
     return rows
 
 
@@ -59,7 +64,7 @@ def _text_field(row: dict[str, object], key: str, where: str, number: int, requi
 
 def read_corpus(data: bytes, where: str) -> tuple[Document, ...]:
     docs = []
-    for number, row in enumerate(_jsonl(data, where), start=1):
+    for number, row in _jsonl(data, where):
         docs.append(
             Document(
                 id=_text_field(row, "_id", where, number, required=True),
@@ -73,7 +78,7 @@ def read_corpus(data: bytes, where: str) -> tuple[Document, ...]:
 def read_queries(data: bytes, where: str) -> dict[str, str]:
     return {
         _text_field(row, "_id", where, n, required=True): _text_field(row, "text", where, n, required=True)
-        for n, row in enumerate(_jsonl(data, where), start=1)
+        for n, row in _jsonl(data, where)
     }
 
 

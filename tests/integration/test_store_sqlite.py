@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from factories import make_results, make_task_result
+from pydantic import ValidationError
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -232,7 +233,11 @@ def test_failure_mid_ingest_rolls_back_everything(
 def test_duplicate_task_and_split_is_refused_and_stores_nothing(engine: Engine, db_path: Path) -> None:
     store.ingest(engine, make_results(model_id="first"))
     before = counts(engine), file_state(engine, db_path)
-    twice = make_results(model_id="second", results=[make_task_result(), make_task_result(ndcg=0.7)])
+    duplicated = [make_task_result(), make_task_result(ndcg=0.7)]
+    with pytest.raises(ValidationError, match="appears twice"):
+        make_results(model_id="second", results=duplicated)  # the results model refuses it first
+    # the store guards on its own too, for a record built without validation
+    twice = make_results(model_id="second").model_copy(update={"results": duplicated})
     with pytest.raises(InputError, match=r"results\[1\]: beir/scifact test appears twice"):
         store.ingest(engine, twice)
     assert (counts(engine), file_state(engine, db_path)) == before
@@ -317,9 +322,10 @@ def test_ingest_paths_reports_bad_files_and_ingests_the_rest(engine: Engine, tmp
 
 
 def test_duplicate_in_a_file_is_refused_by_ingest_paths_with_its_path(engine: Engine, tmp_path: Path) -> None:
-    path = write_results(make_results(results=[make_task_result(), make_task_result(ndcg=0.7)]), tmp_path)
+    duplicated = [make_task_result(), make_task_result(ndcg=0.7)]
+    path = write_results(make_results().model_copy(update={"results": duplicated}), tmp_path)
     report = store.ingest_paths(engine, [path])
-    assert report.refused == [(path, f"{path}: results[1]: beir/scifact test appears twice")]
+    assert report.refused == [(path, f"{path}: (document): Value error, beir/scifact (test) appears twice")]
 
 
 def test_mark_reproduced_and_digest_lookup(engine: Engine) -> None:
