@@ -1,4 +1,4 @@
-"""``harness``: run, ingest, list, fetch. The only module (with report.py) that prints.
+"""``harness``: run, submit, verify, ingest, board, list, schema, fetch; with report.py, all that prints.
 
 Environment variables are read here and nowhere else: ``HARNESS_DATA`` (data root), ``HARNESS_DB``
 (SQLAlchemy URL), ``HARNESS_CACHE`` (index and embedding cache). A ``HarnessError`` becomes one line
@@ -39,6 +39,13 @@ def _cache_dir(arg: str | None) -> Path:
 
     value = arg or os.environ.get("HARNESS_CACHE")
     return Path(value).expanduser() if value else default_cache_root()
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 1 to 65535")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -95,6 +102,29 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download a dataset (needs the internet), checksum verified")
     fetch.add_argument("dataset", help="e.g. beir/scifact")
     fetch.add_argument("--data-dir")
+
+    submit = sub.add_parser("submit", help="check a results file from outside, file it and ingest it")
+    submit.add_argument("file", help="the results file (JSON)")
+    submit.add_argument(
+        "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+    )
+    submit.add_argument(
+        "--submissions-dir",
+        default="submissions",
+        help="where accepted files are stored as <digest>.json (default submissions/)",
+    )
+
+    verify = sub.add_parser("verify", help="re-run a results file's model here and compare every metric")
+    verify.add_argument("file", help="the results file (JSON)")
+    verify.add_argument("--db", help="SQLAlchemy URL, where a reproduced run is marked")
+    verify.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
+    verify.add_argument(
+        "--cache-dir", help="index and embedding cache (default HARNESS_CACHE or the user cache)"
+    )
+
+    board = sub.add_parser("board", help="serve the leaderboard on 127.0.0.1 (Streamlit)")
+    board.add_argument("--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)")
+    board.add_argument("--port", type=_port, default=8501, help="loopback port (default 8501)")
     return parser
 
 
@@ -168,6 +198,11 @@ class _null:
         return None
 
 
+def _origin_of(path: Path) -> str:
+    """Files under a ``submissions`` folder came from outside; a rebuild must keep saying so."""
+    return "submission" if "submissions" in path.resolve().parent.parts[-2:] else "local"
+
+
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
     from harness import store
 
@@ -182,7 +217,12 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
             raise InputError(item, "(file)", "no such file or folder")
     engine = store.connect(_db_url(args.db))
     try:
-        report = store.ingest_paths(engine, files)
+        report = store.IngestReport([], [], [])
+        for origin in store.ORIGINS:
+            part = store.ingest_paths(engine, [f for f in files if _origin_of(f) == origin], origin)
+            report.ingested.extend(part.ingested)
+            report.already.extend(part.already)
+            report.refused.extend(part.refused)
     finally:
         engine.dispose()  # SQLite folds its write-ahead log back into the file
     for _, error in report.refused:
@@ -245,7 +285,119 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "list": cmd_list, "schema": cmd_schema, "fetch": cmd_fetch}
+def cmd_submit(args: argparse.Namespace, console: Console) -> int:
+    from harness import store, submit
+
+    accepted = submit.accept(Path(args.file), args.file)  # refused files never touch the database
+    engine = store.connect(_db_url(args.db))
+    try:
+        done = submit.submit(engine, accepted, Path(args.submissions_dir))
+    finally:
+        engine.dispose()
+    for verdict in done.verdicts:
+        state = "verified" if verdict.verified else f"unverified: {verdict.note}"
+        console.print(f"{verdict.task} ({verdict.split}): {state}", highlight=False, soft_wrap=True)
+    filed = "stored as" if done.written else "already filed as"
+    console.print(f"{filed} {done.path}", highlight=False, soft_wrap=True)
+    console.print("database: ingested" if done.ingested else "database: already ingested", highlight=False)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, console: Console) -> int:
+    # verify reproduces with what is here: a model missing locally is refused, never downloaded
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from harness import registry, store, submit, verify
+    from harness.report import print_rows
+    from harness.results import digest
+
+    accepted = submit.accept(Path(args.file), args.file)
+    claimed = accepted.results
+    options = registry.ModelOptions(cache_dir=_cache_dir(args.cache_dir), revision=claimed.model.revision)
+    with console.status(f"re-running {claimed.model.id}", spinner="dots"):
+        now = verify.reproduce(claimed, args.file, _data_root(args.data_dir), options)
+    checks = verify.compare(claimed, now)
+    rows = [
+        (
+            check.task,
+            check.split,
+            check.metric,
+            f"{check.claimed:.6f}",
+            "–" if check.now is None else f"{check.now:.6f}",
+            "–" if check.difference is None else f"{check.difference:.1e}",
+            check.grade,
+        )
+        for check in checks
+    ]
+    print_rows(
+        console,
+        f"verify {claimed.model.id}",
+        ("task", "split", "metric", "file", "now", "|diff|", "grade"),
+        rows,
+    )
+    for note in verify.differences(claimed, now):
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    grades = [check.grade for check in checks]
+    console.print(
+        f"{grades.count('OK')} OK, {grades.count('OKish')} OKish, {grades.count('FAIL')} FAIL "
+        f"(OK: |diff| <= {verify.OK_TOLERANCE:g}; OKish: <= {verify.tolerance(now.model.kind):g} "
+        f"for {now.model.kind} models)",
+        highlight=False,
+    )
+    if verify.reproduced(checks):
+        engine = store.connect(_db_url(args.db))
+        try:
+            store.mark_reproduced(engine, digest(claimed))
+            console.print("reproduced: marked in the database", highlight=False)
+        except InputError:
+            console.print(
+                "reproduced; the run is not in the database (harness submit it first)", highlight=False
+            )
+        finally:
+            engine.dispose()
+    return 1 if "FAIL" in grades else 0
+
+
+BOARD_APP = Path(__file__).resolve().parent.parent / "leaderboard" / "app.py"
+
+
+def cmd_board(args: argparse.Namespace, console: Console) -> int:
+    """Replace this process by ``streamlit run leaderboard/app.py`` on 127.0.0.1, reading ``--db``."""
+    import importlib.util
+
+    from harness import store
+
+    url = _db_url(args.db)
+    store.connect(url, readonly=True).dispose()  # a bad URL or missing file fails here, in one line
+    if not BOARD_APP.is_file():
+        raise HarnessError(f"the board needs a source checkout: {BOARD_APP} not found")
+    if importlib.util.find_spec("streamlit") is None:
+        raise HarnessError("the board needs the [ui] extra: pip install -e '.[ui]'")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(BOARD_APP),
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(args.port),
+        "--server.fileWatcherType", "none",
+        "--browser.serverAddress", "localhost",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+        "--", "--db", url,
+    ]  # fmt: skip
+    console.print(f"board: http://localhost:{args.port} (Ctrl+C stops it)", highlight=False)
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # the server gets this pid, so stopping it stops the board
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "ingest": cmd_ingest,
+    "list": cmd_list,
+    "schema": cmd_schema,
+    "fetch": cmd_fetch,
+    "submit": cmd_submit,
+    "verify": cmd_verify,
+    "board": cmd_board,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import InputError
 from harness.types import JSONValue
@@ -34,6 +43,10 @@ _NAME = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a time zone (ISO 8601 with Z or an offset)")
+    try:
+        value.astimezone(UTC)  # the store keeps UTC: 9999-12-31T23:59-01:00 has none
+    except OverflowError:
+        raise ValueError("lies outside the years 1..9999 once converted to UTC") from None
     return value
 
 
@@ -119,14 +132,15 @@ class ResultsFile(_Record):
     suite: str = Field(pattern=_NAME)
     results: list[TaskResult] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _tasks_unique(self) -> ResultsFile:
+    @field_validator("results")
+    @classmethod
+    def _tasks_unique(cls, results: list[TaskResult]) -> list[TaskResult]:
         seen: set[tuple[str, str]] = set()
-        for result in self.results:
+        for result in results:
             if (result.task, result.split) in seen:
                 raise ValueError(f"{result.task} ({result.split}) appears twice")
             seen.add((result.task, result.split))
-        return self
+        return results
 
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -191,22 +205,51 @@ def write_results(results: ResultsFile, directory: Path) -> Path:
     return path
 
 
-class _NonFinite:
-    """Stands in for a ``NaN`` / ``Infinity`` literal until its location is known."""
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
+MAX_INTEGER_DIGITS = 18
+"""Integers must fit a signed 64-bit column (and be cheap to convert): at most 18 digits."""
 
 
-def _non_finite_location(value: Any) -> tuple[tuple[int | str, ...], str] | None:
-    """Where the first (in document order) non-finite literal sits, and which literal it is."""
+class _BadNumber:
+    """A number the file may not hold (NaN, Infinity, 1e400, 10**30), kept until its location is known."""
+
+    def __init__(self, literal: str, message: str) -> None:
+        self.literal = literal if len(literal) <= 24 else f"{literal[:20]}...({len(literal)} characters)"
+        self.message = message
+
+
+def _constant(literal: str) -> _BadNumber:
+    return _BadNumber(literal, "Input should be a finite number")
+
+
+def _float(literal: str) -> float | _BadNumber:
+    value = float(literal)
+    return value if math.isfinite(value) else _constant(literal)
+
+
+def _int(literal: str) -> int | _BadNumber:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        return _BadNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _first_bad_value(value: Any) -> tuple[tuple[int | str, ...], str] | None:
+    """Where the first (in document order) refused number or lone surrogate sits, and why."""
     stack: list[tuple[Any, tuple[int | str, ...]]] = [(value, ())]
     while stack:
         item, loc = stack.pop()
-        if isinstance(item, _NonFinite):
-            return loc, item.literal
+        if isinstance(item, _BadNumber):
+            return loc, f"{item.message}, not {item.literal}"
+        if isinstance(item, str) and _has_surrogate(item):
+            return loc, "not valid Unicode (a lone surrogate escape such as \\ud800)"
         children: list[tuple[int | str, Any]] = []
         if isinstance(item, dict):
+            for key in item:
+                if _has_surrogate(key):
+                    return (*loc, key), "the key is not valid Unicode (a lone surrogate escape)"
             children = list(item.items())
         elif isinstance(item, list):
             children = list(enumerate(item))
@@ -245,7 +288,7 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
     except UnicodeDecodeError as error:
         raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
     try:
-        document = json.loads(text, parse_constant=_NonFinite)
+        document = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except RecursionError:
         raise InputError(where, "(file)", "JSON nested too deeply") from None
     except ValueError as error:
@@ -254,10 +297,10 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
         raise InputError(where, "(document)", "must be a JSON object")
     if _depth(document, MAX_NESTING) > MAX_NESTING:
         raise InputError(where, "(document)", f"nested deeper than {MAX_NESTING} levels")
-    non_finite = _non_finite_location(document)
-    if non_finite is not None:
-        loc, literal = non_finite
-        raise InputError(where, _location(loc), f"Input should be a finite number, not {literal}")
+    bad = _first_bad_value(document)
+    if bad is not None:
+        loc, message = bad
+        raise InputError(where, _location(loc), message)
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise InputError(where, "schema_version", "missing or not an integer")
@@ -271,7 +314,8 @@ def parse_results(data: bytes, where: str) -> ResultsFile:
         return ResultsFile.model_validate_json(json.dumps(document), strict=True)
     except ValidationError as error:
         first = error.errors()[0]
-        raise InputError(where, _location(tuple(first["loc"])), first["msg"]) from None
+        message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        raise InputError(where, _location(tuple(first["loc"])), message) from None
 
 
 def read_results(path: Path, display_name: str | None = None) -> ResultsFile:

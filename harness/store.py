@@ -42,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from harness.errors import InputError
@@ -171,6 +171,21 @@ def _sqlite_pragmas(readonly: bool) -> Any:
     return on_connect
 
 
+def _create_tables(engine: Engine) -> None:
+    """``create_all``, safe when several processes open a new database at once.
+
+    ``create_all`` checks for each table and then creates it; a process that loses the race between
+    the two sees "table ... already exists". Tables are only ever added, so checking again settles it.
+    """
+    for attempt in range(len(Base.metadata.tables) + 1):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except OperationalError as error:
+            if "already exists" not in str(error.orig) or attempt == len(Base.metadata.tables):
+                raise
+
+
 def connect(url: str = DEFAULT_URL, readonly: bool = False) -> Engine:
     """Open the database at ``url`` (any SQLAlchemy URL) and make sure the tables exist.
 
@@ -208,7 +223,7 @@ def connect(url: str = DEFAULT_URL, readonly: bool = False) -> Engine:
                     "--db", "url", f"{shown}: holds no harness tables (run `harness ingest` first)"
                 )
         else:
-            Base.metadata.create_all(engine)
+            _create_tables(engine)
     except DBAPIError as error:
         engine.dispose()
         raise InputError("--db", "url", f"{shown}: cannot open: {_one_line(error)}") from None
@@ -472,7 +487,8 @@ def leaderboard(
     have a value in every row (``attrs["mean_over"]``) and is NaN when there are none. The row's
     kind, origin, digest and created_at are those of its newest run; ``reproduced`` holds when all
     its runs were reproduced; ``digests`` maps each task column to the run it came from.
-    ``attrs["tasks"]`` lists the task columns. Rows are sorted by ``mean``, best first.
+    ``attrs["tasks"]`` lists the task columns and ``attrs["columns"]`` names the task, task version,
+    split and main metric behind each. Rows are sorted by ``mean``, best first.
     """
     rank = (
         func.row_number()
@@ -563,7 +579,23 @@ def leaderboard(
     board = board.sort_values(
         ["mean"], ascending=not _higher_is_better(metric), na_position="last", kind="stable"
     )
-    board.attrs = {"suite": suite, "metric": metric, "tasks": tasks, "mean_over": complete}
+    keys = cells.drop_duplicates("column").set_index("column")
+    columns = {
+        label: {
+            "task": str(keys.at[label, "task"]),
+            "task_version": int(keys.at[label, "task_version"]),
+            "split": str(keys.at[label, "split"]),
+            "main_metric": str(keys.at[label, "main_metric"]),
+        }
+        for label in tasks
+    }
+    board.attrs = {
+        "suite": suite,
+        "metric": metric,
+        "tasks": tasks,
+        "mean_over": complete,
+        "columns": columns,
+    }
     return board
 
 

@@ -59,7 +59,7 @@ def make_task_result(
             counts={"corpus": 5183, "queries": queries, "qrels": 339},
             verified=verified,
         ),
-        settings={"k": 1000, "drop_self_hits": False},
+        settings={"k": 1000, "remove_self_hits": True, "trec_eval": "-c", "ties": "doc id desc"},
         main_metric="ndcg@10",
         metrics={"ndcg@10": mean, "recall@100": math.fsum(recall.values()) / len(recall)},
         per_item={"ndcg@10": items, "recall@100": recall},

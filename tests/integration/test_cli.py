@@ -159,3 +159,17 @@ def test_list_and_schema(tmp_path: Path, data_root: Path) -> None:
     assert "beir/scifact.zip" in datasets.stdout
     schema = harness("schema", cwd=tmp_path)
     assert json.loads(schema.stdout)["properties"]["schema_version"]["const"] == 1
+
+
+def test_rebuild_keeps_the_origin_of_submissions(
+    bm25s_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    from harness import store
+
+    work, _ = bm25s_run
+    (work / "submissions").mkdir()
+    (work / "submissions" / "filed.json").write_bytes((work / "out.json").read_bytes())
+    db = work / "origins.sqlite"
+    done = harness("ingest", work / "submissions", "--db", f"sqlite:///{db}", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert list(store.list_runs(store.connect(f"sqlite:///{db}", readonly=True))["origin"]) == ["submission"]

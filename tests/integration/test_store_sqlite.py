@@ -141,7 +141,12 @@ def test_ingest_round_trip(engine: Engine) -> None:
             text("SELECT n_items, settings, seconds_total FROM task_results WHERE task = 'beir/scifact'")
         ).one()
     assert task.n_items == 2
-    assert json.loads(task.settings) == {"k": 1000, "drop_self_hits": False}
+    assert json.loads(task.settings) == {
+        "k": 1000,
+        "remove_self_hits": True,
+        "trec_eval": "-c",
+        "ties": "doc id desc",
+    }
     assert task.seconds_total == pytest.approx(5.6)
 
 
@@ -325,7 +330,7 @@ def test_duplicate_in_a_file_is_refused_by_ingest_paths_with_its_path(engine: En
     duplicated = [make_task_result(), make_task_result(ndcg=0.7)]
     path = write_results(make_results().model_copy(update={"results": duplicated}), tmp_path)
     report = store.ingest_paths(engine, [path])
-    assert report.refused == [(path, f"{path}: (document): Value error, beir/scifact (test) appears twice")]
+    assert report.refused == [(path, f"{path}: results: beir/scifact (test) appears twice")]
 
 
 def test_mark_reproduced_and_digest_lookup(engine: Engine) -> None:

@@ -1,0 +1,471 @@
+"""Fuzzing ``harness submit`` with files mutated from valid ones (hypothesis).
+
+Properties, over every generated file:
+1. no crash: ``submit.accept`` / ``submit.submit`` either accept the file or raise ``InputError``
+   (one printable line naming the file); any other exception fails the test;
+2. nothing invalid is accepted: an accepted file passes an independent re-statement of every
+   semantic rule below (the oracle) and round-trips through its canonical bytes;
+3. a refused file changes nothing: the database row counts and the submissions folder stay as
+   they were. An accepted one is filed as ``<digest>.json`` inside the submissions folder.
+
+Counts: ``ci`` profile 100 examples per property, ``stress`` 10,000 (tests/fuzz/conftest.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import make_submission
+from hypothesis import event, given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, text
+
+from harness import store, submit
+from harness.data.cards import CARDS, fingerprint
+from harness.errors import InputError
+from harness.results import MAX_FILE_BYTES, ResultsFile, canonical_bytes, digest, parse_results
+
+Document = dict[str, Any]
+Location = tuple[int | str, ...]
+WHERE = "run.json"
+
+BASES: tuple[Document, ...] = tuple(
+    json.loads(
+        canonical_bytes(make_submission(model_id=f"org/base-{verified}", queries=queries, verified=verified))
+    )
+    for verified, queries in ((True, 300), (False, 12))
+)
+
+# --- the oracle: the rules restated independently of harness.submit -----------------------------
+
+SCIFACT = CARDS["beir/scifact"]
+SCIFACT_TEST_FILES = {
+    "corpus.jsonl": SCIFACT.members["corpus.jsonl"],
+    "queries.jsonl": SCIFACT.members["queries.jsonl"],
+    "qrels/test.tsv": SCIFACT.members["qrels/test.tsv"],
+}
+CARD_COUNTS = {"test": {"corpus": 5183, "queries": 300, "qrels": 339}}
+TASK_METRICS = {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+
+
+def assert_valid(results: ResultsFile) -> None:
+    """Every rule an accepted file must meet, written out again without harness.submit."""
+    again = parse_results(canonical_bytes(results), WHERE)
+    assert again == results and digest(again) == digest(results)
+    model_id = results.model.id
+    assert not UNPRINTABLE.search(model_id) and model_id == model_id.strip()
+    assert not model_id.startswith(("/", "~")) and "\\" not in model_id
+    assert ".." not in re.split(r"[/+]", model_id) and "//" not in model_id
+    assert results.suite == "beir"
+    for result in results.results:
+        assert (result.task, result.task_version, result.main_metric) == ("beir/scifact", 1, "ndcg@10")
+        assert result.split in ("test", "train")
+        assert result.dataset.id == "beir/scifact"
+        assert result.dataset.fingerprint == fingerprint(result.dataset.files)
+        assert set(result.metrics) <= TASK_METRICS
+        queries = result.dataset.counts["queries"]
+        item_ids = {frozenset(values) for values in result.per_item.values()}
+        assert len(item_ids) == 1
+        for name, value in result.metrics.items():
+            values = result.per_item[name]
+            assert 0.0 <= value <= 1.0 and all(0.0 <= v <= 1.0 for v in values.values())
+            assert len(values) == queries > 0
+            assert abs(math.fsum(values.values()) / len(values) - value) <= 1e-9
+        if result.dataset.verified:
+            assert result.split == "test"
+            assert dict(result.dataset.files) == SCIFACT_TEST_FILES
+            assert dict(result.dataset.counts) == CARD_COUNTS["test"]
+
+
+# --- the system under test, on real files --------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    engine: Engine
+    work: Path
+    submissions: Path
+
+    def rows(self) -> tuple[int, ...]:
+        with self.engine.connect() as connection:
+            return tuple(
+                connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("runs", "task_results", "metrics")
+            )
+
+    def filed(self) -> set[str]:
+        return {path.name for path in self.submissions.iterdir()} if self.submissions.exists() else set()
+
+    def submit_bytes(self, data: bytes) -> str:
+        """Submit ``data`` as a file: "accepted", or "refused <first part of the field>" for statistics."""
+        source = self.work / "run.json"
+        source.write_bytes(data)
+        before = self.rows(), self.filed()
+        try:
+            accepted = submit.accept(source, WHERE)
+            done = submit.submit(self.engine, accepted, self.submissions)
+        except InputError as error:
+            message = str(error)
+            assert message.startswith(f"{WHERE}: ") and message.isprintable(), message
+            assert (self.rows(), self.filed()) == before
+            return "refused " + re.sub(r"\[\d+\]|\..*", "", error.field)
+        assert_valid(accepted.results)
+        assert done.path.parent == self.submissions and done.path.name == f"{done.digest}.json"
+        assert done.path.read_bytes() == canonical_bytes(accepted.results)
+        assert self.filed() - before[1] <= {done.path.name}
+        with self.engine.connect() as connection:
+            query = text("SELECT origin FROM runs WHERE digest = :key")
+            assert connection.execute(query, {"key": done.digest}).scalar_one() == "submission"
+        return "accepted"
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    work = tmp_path_factory.mktemp("fuzz")
+    engine = store.connect(f"sqlite:///{work / 'db.sqlite'}")
+    yield Bench(engine, work, work / "submissions")
+    engine.dispose()
+    result = _integrity(work / "db.sqlite")
+    assert result == "ok"
+    leftovers = set((work / "submissions").iterdir()) if (work / "submissions").exists() else set()
+    assert all(re.fullmatch(r"[0-9a-f]{64}\.json", p.name) for p in leftovers)
+
+
+def _integrity(path: Path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+# --- strategies ------------------------------------------------------------------------------------
+
+ADVERSARIAL_TEXT = [
+    "../../x", "../../../etc/passwd", "/etc/passwd", "..", ".", "a/../b", "a//b", "C:\\x", "~/x",
+    "x\x00y", "a\nb", "\u202egnp.exe", "\ud800", "\udfff", "é", "日本", " padded ", "",
+    "ndcg@10", "NDCG@10", "ndcg@10 ", "recall@1000", "precision@5", "beir/scifact", "beir/nfcorpus",
+    "beir/../scifact", "test", "train", "dev", "x" * 400, "%s%n", "${HOME}", "'; DROP TABLE runs; --",
+]  # fmt: skip
+HUGE_NUMBERS = [1e308, -1e308, 5e-324, 2**53 + 1, 2**63, -(2**63) - 1, 10**18, 10**19, 10**40]
+
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(HUGE_NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-0.1, max_value=1.1),
+    st.text(max_size=12),
+    st.sampled_from(ADVERSARIAL_TEXT),
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(max_size=8) | st.sampled_from(ADVERSARIAL_TEXT), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+def node_paths(value: Any, prefix: Location = ()) -> list[Location]:
+    paths = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            paths.extend(node_paths(child, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            paths.extend(node_paths(child, (*prefix, index)))
+    return paths
+
+
+def get(document: Any, path: Location) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+Mutation = Callable[[st.DrawFn, Document], None]
+
+
+def set_value(draw: st.DrawFn, document: Document) -> None:
+    paths = node_paths(document)[1:]
+    if not paths:
+        document[draw(st.text(max_size=8))] = draw(json_value)
+        return
+    path = draw(st.sampled_from(paths))
+    get(document, path[:-1])[path[-1]] = draw(json_value)
+
+
+def delete_key(draw: st.DrawFn, document: Document) -> None:
+    paths = [p for p in node_paths(document)[1:] if isinstance(get(document, p[:-1]), dict)]
+    if not paths:
+        return set_value(draw, document)
+    path = draw(st.sampled_from(paths))
+    del get(document, path[:-1])[path[-1]]
+    return None
+
+
+def add_or_rename_key(draw: st.DrawFn, document: Document) -> None:
+    dicts = [p for p in node_paths(document) if isinstance(get(document, p), dict)]
+    target = get(document, draw(st.sampled_from(dicts)))
+    key = draw(st.text(max_size=10) | st.sampled_from(ADVERSARIAL_TEXT))
+    if target and draw(st.booleans()):
+        old = draw(st.sampled_from(sorted(target)))
+        target[key] = target.pop(old)
+    else:
+        target[key] = draw(json_value)
+
+
+def nudge_number(draw: st.DrawFn, document: Document) -> None:
+    numbers = [
+        p for p in node_paths(document)[1:]
+        if isinstance(get(document, p), int | float) and not isinstance(get(document, p), bool)
+    ]  # fmt: skip
+    if not numbers:
+        return set_value(draw, document)
+    path = draw(st.sampled_from(numbers))
+    parent = get(document, path[:-1])
+    delta = draw(st.sampled_from([1e-12, 5e-10, 2e-9, 1e-6, 1e-4, 0.01, 0.5, 1, 2**40]))
+    parent[path[-1]] = parent[path[-1]] + delta * draw(st.sampled_from([1, -1]))
+    return None
+
+
+def dict_at(document: Any, *keys: int | str) -> dict[str, Any] | None:
+    """The dict at ``keys`` if earlier mutations left one there."""
+    for key in keys:
+        try:
+            document = document[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return document if isinstance(document, dict) else None
+
+
+def set_model_id(draw: st.DrawFn, document: Document) -> None:
+    model = dict_at(document, "model")
+    if model is None:
+        return set_value(draw, document)
+    model["id"] = draw(st.sampled_from(ADVERSARIAL_TEXT) | st.text(min_size=1, max_size=20))
+    return None
+
+
+def nest_deeply(draw: st.DrawFn, document: Document) -> None:
+    depth = draw(st.sampled_from([20, 26, 27, 28, 29, 30, 40, 200]))
+    value: Any = draw(json_leaf)
+    for _ in range(depth):
+        value = [value] if draw(st.booleans()) else {"a": value}
+    targets = [
+        t
+        for t in (dict_at(document, "model", "parameters"), dict_at(document, "results", 0, "settings"))
+        if t is not None
+    ]
+    if not targets:
+        return set_value(draw, document)
+    draw(st.sampled_from(targets))["deep"] = value
+    return None
+
+
+def duplicate_result(draw: st.DrawFn, document: Document) -> None:
+    first = dict_at(document, "results", 0)
+    if first is None or not isinstance(document["results"], list):
+        return set_value(draw, document)
+    copy_ = copy.deepcopy(first)
+    if draw(st.booleans()):
+        copy_["split"] = draw(st.sampled_from(["train", "dev", "test"]))
+    document["results"].append(copy_)
+    return None
+
+
+STRUCTURAL: list[Mutation] = [
+    set_value, delete_key, add_or_rename_key, nudge_number, set_model_id, nest_deeply, duplicate_result,
+]  # fmt: skip
+
+
+def serialize(draw: st.DrawFn, document: Document) -> bytes:
+    ascii_only = draw(st.booleans())
+    indent = draw(st.sampled_from([None, 1]))
+    return json.dumps(document, ensure_ascii=ascii_only, indent=indent).encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def structurally_mutated(draw: st.DrawFn) -> bytes:
+    document = copy.deepcopy(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        draw(st.sampled_from(STRUCTURAL))(draw, document)
+    return serialize(draw, document)
+
+
+NUMBER = re.compile(rb"(?<=[:\[,])\s*-?\d+(\.\d+)?([eE][-+]?\d+)?")
+LITERALS = [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e400", b"1e-400", b"9" * 30, b"-" + b"9" * 19,
+            b"1" * 5000, b"0.5e", b"01", b"+1", b".5", b"true", b'"0.5"', b"null"]  # fmt: skip
+BAD_BYTES = [
+    b"\xff",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+    b"\xc0\xaf",
+    b"\x00",
+    b"\xef\xbb\xbf",
+]
+
+
+@st.composite
+def byte_mutated(draw: st.DrawFn) -> bytes:
+    data = serialize(draw, copy.deepcopy(draw(st.sampled_from(BASES))))
+    kind = draw(st.sampled_from(["literal", "bad-bytes", "truncate", "escape", "flip", "bom", "wrap"]))
+    event(f"byte mutation: {kind}")
+    if kind == "literal":
+        matches = list(NUMBER.finditer(data))
+        match = draw(st.sampled_from(matches))
+        literal = draw(st.sampled_from(LITERALS))
+        return data[: match.start()] + literal + data[match.end() :]
+    at = draw(st.integers(0, len(data)))
+    if kind == "bad-bytes":
+        return data[:at] + draw(st.sampled_from(BAD_BYTES)) + data[at:]
+    if kind == "truncate":
+        return data[:at]
+    if kind == "escape":
+        quotes = [m.end() for m in re.finditer(rb'"', data)]
+        at = draw(st.sampled_from(quotes))
+        escape = draw(
+            st.sampled_from([rb"\ud800", rb"\udc00", rb"\u0000", rb"\n", rb"\x41", rb"\u12", b"\\"])
+        )
+        return data[:at] + escape + data[at:]
+    if kind == "flip":
+        if not data:
+            return data
+        at = min(at, len(data) - 1)
+        return data[:at] + bytes([data[at] ^ (1 << draw(st.integers(0, 7)))]) + data[at + 1 :]
+    if kind == "bom":
+        return b"\xef\xbb\xbf" + data
+    return draw(st.sampled_from([b"[" + data + b"]", b'{"x": ' + data + b"}", data + data, b"null", b""]))
+
+
+def _items(result: Document, draw: st.DrawFn) -> tuple[str, dict[str, float]]:
+    name = draw(st.sampled_from(sorted(result["per_item"])))
+    return name, result["per_item"][name]
+
+
+@st.composite
+def semantically_mutated(draw: st.DrawFn) -> bytes:
+    """Edits a careful forger makes: numbers kept consistent or not, flags, counts, task identity."""
+    document = copy.deepcopy(draw(st.sampled_from(BASES)))
+    result = document["results"][0]
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(
+            st.sampled_from(
+                ["item", "item+mean", "aggregate", "drop-item", "add-metric", "verified", "counts", "files",
+                 "version", "task", "split", "main-metric", "model-id", "per-item-scale", "empty"]
+            )
+        )  # fmt: skip
+        event(f"semantic edit: {kind}")
+        if kind in ("item", "item+mean"):
+            name, values = _items(result, draw)
+            if not values:
+                continue
+            query = draw(st.sampled_from(sorted(values)))
+            values[query] = draw(st.floats(-0.5, 1.5) | st.sampled_from([0.0, 1.0, values[query] + 1e-6]))
+            if kind == "item+mean":  # a consistent forgery: passes check, only `verify` can catch it
+                result["metrics"][name] = math.fsum(values.values()) / len(values)
+        elif kind == "aggregate":
+            name = draw(st.sampled_from(sorted(result["metrics"])))
+            result["metrics"][name] += draw(st.sampled_from([1e-10, 9e-10, 1.1e-9, 1e-8, 0.01, -0.01]))
+        elif kind == "drop-item":
+            name, values = _items(result, draw)
+            if values:
+                values.pop(draw(st.sampled_from(sorted(values))))
+        elif kind == "add-metric":
+            name = draw(st.sampled_from(["recall@1000", "map@100", "mrr@10", "ndcg@20", "spearman", "f1"]))
+            value = draw(st.floats(0, 1))
+            result["metrics"][name] = value
+            if draw(st.booleans()):
+                result["per_item"][name] = dict.fromkeys(result["per_item"]["ndcg@10"], value)
+        elif kind == "verified":
+            result["dataset"]["verified"] = not result["dataset"]["verified"]
+        elif kind == "counts":
+            key = draw(st.sampled_from(["corpus", "queries", "qrels"]))
+            result["dataset"]["counts"][key] = draw(st.sampled_from([0, 12, 300, 339, 5183, 5184]))
+        elif kind == "files":
+            files = result["dataset"]["files"]
+            if draw(st.booleans()):
+                files.update(SCIFACT_TEST_FILES)
+            else:
+                files.pop(draw(st.sampled_from(sorted(files))), None)
+            if draw(st.booleans()):
+                result["dataset"]["fingerprint"] = fingerprint(files)
+        elif kind == "version":
+            result["task_version"] = draw(st.sampled_from([0, 2, 10**6]))
+        elif kind == "task":
+            result["task"] = draw(st.sampled_from(["beir/nfcorpus", "beir/nope", "sts/scifact", "beir"]))
+        elif kind == "split":
+            result["split"] = draw(st.sampled_from(["train", "dev", "test\n"]))
+        elif kind == "main-metric":
+            result["main_metric"] = draw(st.sampled_from(sorted(result["metrics"])))
+        elif kind == "model-id":
+            set_model_id(draw, document)
+        elif kind == "empty":  # no queries at all: a mean over nothing
+            result["dataset"]["counts"]["queries"] = 0
+            for values in result["per_item"].values():
+                values.clear()
+        else:
+            name, values = _items(result, draw)
+            factor = draw(st.sampled_from([0.5, 1.0 + 1e-9, 2.0]))
+            for query in values:
+                values[query] *= factor
+            result["metrics"][name] *= factor
+    return serialize(draw, document)
+
+
+# --- the properties ----------------------------------------------------------------------------------
+
+
+@given(data=structurally_mutated())
+def test_structural_mutations(bench: Bench, data: bytes) -> None:
+    event(bench.submit_bytes(data))
+
+
+@given(data=byte_mutated())
+def test_byte_level_mutations(bench: Bench, data: bytes) -> None:
+    event(bench.submit_bytes(data))
+
+
+@given(data=semantically_mutated())
+def test_semantic_forgeries(bench: Bench, data: bytes) -> None:
+    event(bench.submit_bytes(data))
+
+
+def test_the_bases_are_accepted(bench: Bench) -> None:
+    """The mutations start from valid files: both bases pass, so refusals come from the mutations."""
+    for base in BASES:
+        assert bench.submit_bytes(json.dumps(base).encode()) == "accepted"
+
+
+def test_oversize_file_is_refused_before_reading(bench: Bench) -> None:
+    path = bench.work / "huge.json"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(InputError, match=r"^huge\.json: \(file\): larger than 50 MB$"):
+        submit.accept(path, "huge.json")
+
+
+def test_oversize_bytes_padded_with_white_space_are_refused(bench: Bench) -> None:
+    data = json.dumps(BASES[0]).encode()
+    assert bench.submit_bytes(data + b" " * (MAX_FILE_BYTES + 1 - len(data))) == "refused (file)"
+
+
+def test_path_like_model_ids_never_leave_the_submissions_folder(bench: Bench) -> None:
+    for name in ("../../x", "../../../tmp/evil", "/etc/passwd", "x/../../y"):
+        document = copy.deepcopy(BASES[1])
+        document["model"]["id"] = name
+        assert bench.submit_bytes(json.dumps(document).encode()) == "refused model"
+    outside = {p.name for p in bench.work.parent.iterdir()}
+    assert "x" not in outside and "evil" not in outside

@@ -1,0 +1,240 @@
+"""``harness submit`` and ``harness verify`` as a user meets them: subprocesses, exit codes, files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import store
+
+HARNESS = [sys.executable, "-m", "harness"]
+
+
+def harness(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HARNESS_CACHE": str(cwd / "cache")}
+    return subprocess.run(
+        [*HARNESS, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` (relative path -> sha256), the database included."""
+    return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_line_refusal(done: subprocess.CompletedProcess[str], where: str, field: str) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"harness: {where}: {field}: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def reference(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real bm25s run on SciFact: the kind of file the project commits under results/."""
+    work = tmp_path_factory.mktemp("reference")
+    done = harness(
+        "run", "--model", "bm25s", "--suite", "beir", "--datasets", "scifact", "--data-dir", data_root,
+        "--db", f"sqlite:///{work / 'run.sqlite'}", "--results-dir", work / "results", "--quiet", cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (path,) = (work / "results").rglob("*.json")
+    return path
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """The folder a user runs harness in: the default submissions/ lands here."""
+    return tmp_path
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
+
+
+def save(document: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+def submitted(reference: Path, site: Path) -> Path:
+    db = site / "db.sqlite"
+    done = harness("submit", reference, "--db", f"sqlite:///{db}", cwd=site)
+    assert done.returncode == 0, done.stderr
+    return db
+
+
+def test_submit_files_ingests_and_a_second_time_changes_nothing(reference: Path, site: Path) -> None:
+    db = site / "db.sqlite"
+    first = harness("submit", reference, "--db", f"sqlite:///{db}", cwd=site)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.strip().splitlines()
+    assert lines[0] == "beir/scifact (test): verified"
+    assert lines[1].startswith("stored as submissions/") and lines[-1] == "database: ingested"
+    (filed,) = (site / "submissions").iterdir()
+    assert filed.name == f"{sha256(filed)}.json"
+    before = tree(site)
+
+    again = harness("submit", reference, "--db", f"sqlite:///{db}", cwd=site)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-2:] == [f"already filed as submissions/{filed.name}",
+                                                       "database: already ingested"]  # fmt: skip
+    assert tree(site) == before
+    engine = store.connect(f"sqlite:///{db}", readonly=True)
+    try:
+        runs = store.list_runs(engine)
+    finally:
+        engine.dispose()
+    assert list(runs["origin"]) == ["submission"] and runs["digest"][0] == filed.stem
+
+
+def test_tampered_aggregate_is_refused_and_nothing_changes(reference: Path, site: Path) -> None:
+    """The acceptance check B1: one aggregate + 0.01, exit 2, one line, database bytes identical."""
+    submitted(reference, site)
+    before = tree(site)
+    document = load(reference)
+    result = document["results"][0]
+    name = next(iter(result["metrics"]))
+    result["metrics"][name] += 0.01
+    tampered = save(document, site.parent / "t.json")
+    done = harness("submit", tampered, "--db", f"sqlite:///{site / 'db.sqlite'}", cwd=site)
+    line = one_line_refusal(done, str(tampered), f"results[0].metrics.{name}")
+    mean = math.fsum(result["per_item"][name].values()) / len(result["per_item"][name])
+    assert line.endswith(f"{result['metrics'][name]:.4f} is not the mean of per_item ({mean:.4f})")
+    assert tree(site) == before
+
+
+def test_a_refused_file_creates_no_database_and_no_folder(reference: Path, tmp_path: Path) -> None:
+    document = load(reference)
+    document["results"][0]["task_version"] = 2
+    bad = save(document, tmp_path / "old.json")
+    site = tmp_path / "site"
+    site.mkdir()
+    done = harness("submit", bad, "--db", f"sqlite:///{site / 'db.sqlite'}", cwd=site)
+    one_line_refusal(done, str(bad), "results[0].task_version")
+    assert list(site.iterdir()) == []
+
+
+def _edit(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        document = document[part]
+    document[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("edit", "raw", "field"),
+    [
+        (("model", "id"), "../../x", "model.id"),
+        (("model", "id"), "evil\nharness: all good", "model.id"),
+        (("results", 0, "task"), "beir/nope", "results[0].task"),
+        (("results", 0, "metrics", "ndcg@10"), float("nan"), "results[0].metrics.ndcg@10"),
+        (("results", 0, "per_item", "ndcg@10", "1"), 1e400, "results[0].per_item.ndcg@10.1"),
+        (("results", 0, "dataset", "extra"), 1, "results[0].dataset.extra"),
+        (None, b"\xff\xfe{}", "(file)"),
+    ],
+    ids=["path-like-id", "newline-in-id", "unknown-task", "nan", "1e400", "extra-field", "not-utf8"],
+)
+def test_bad_files_are_one_line_exit_2(
+    reference: Path, tmp_path: Path, edit: tuple[str | int, ...] | None, raw: Any, field: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    if edit is None:
+        bad.write_bytes(raw)
+    else:
+        document = load(reference)
+        _edit(document, edit, raw)
+        text = json.dumps(document).replace("Infinity", "1e400")
+        bad.write_text(text)
+    done = harness("submit", bad, "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", cwd=tmp_path)
+    one_line_refusal(done, str(bad), field)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
+
+
+def test_unverified_data_is_accepted_and_shown(reference: Path, tmp_path: Path) -> None:
+    from harness.data.cards import fingerprint
+
+    document = load(reference)
+    dataset = document["results"][0]["dataset"]
+    dataset["files"]["corpus.jsonl"] = "0" * 64  # e.g. a corpus with other bytes
+    dataset["fingerprint"] = fingerprint(dataset["files"])
+    dataset["verified"] = False
+    done = harness(
+        "submit", save(document, tmp_path / "other.json"), "--db", "sqlite:///db.sqlite", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "beir/scifact (test): unverified: the dataset fingerprint differs from the data card's" in done.stdout
+    )
+    dataset["verified"] = True
+    claims = harness(
+        "submit", save(document, tmp_path / "claims.json"), "--db", "sqlite:///db.sqlite", cwd=tmp_path
+    )
+    one_line_refusal(claims, str(tmp_path / "claims.json"), "results[0].dataset.verified")
+
+
+# --- verify -------------------------------------------------------------------------------------------
+
+
+def test_verify_reproduces_the_reference_and_marks_it(reference: Path, site: Path, data_root: Path) -> None:
+    db = submitted(reference, site)
+    done = harness("verify", reference, "--db", f"sqlite:///{db}", "--data-dir", data_root, cwd=site)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 OK, 0 OKish, 0 FAIL" in done.stdout
+    assert "reproduced: marked in the database" in done.stdout
+    for metric in ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"):
+        assert metric in done.stdout
+    engine = store.connect(f"sqlite:///{db}", readonly=True)
+    try:
+        assert list(store.list_runs(engine)["reproduced"]) == [True]
+    finally:
+        engine.dispose()
+
+
+def test_verify_fails_a_consistent_forgery(reference: Path, site: Path, data_root: Path) -> None:
+    """Per-query values raised and the mean recomputed pass `submit`; only re-running catches them."""
+    document = load(reference)
+    result = document["results"][0]
+    values = result["per_item"]["ndcg@10"]
+    for query in list(values)[:30]:
+        values[query] = 1.0
+    result["metrics"]["ndcg@10"] = math.fsum(values.values()) / len(values)
+    forged = save(document, site / "forged.json")
+    db = submitted(forged, site)
+    done = harness("verify", forged, "--db", f"sqlite:///{db}", "--data-dir", data_root, cwd=site)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "4 OK, 0 OKish, 1 FAIL" in done.stdout and "reproduced" not in done.stdout
+    engine = store.connect(f"sqlite:///{db}", readonly=True)
+    try:
+        assert list(store.list_runs(engine)["reproduced"]) == [False]
+    finally:
+        engine.dispose()
+
+
+def test_verify_refuses_a_model_that_is_not_here(reference: Path, tmp_path: Path, data_root: Path) -> None:
+    document = load(reference)
+    document["model"]["id"] = "nobody/no-such-model"
+    missing = save(document, tmp_path / "missing.json")
+    done = harness("verify", missing, "--data-dir", data_root, "--db", "sqlite:///db.sqlite", cwd=tmp_path)
+    line = one_line_refusal(done, str(missing), "model.id")
+    assert "not available here" in line

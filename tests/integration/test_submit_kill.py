@@ -1,0 +1,187 @@
+"""``kill -9`` during an ingest: the database holds all of a file or none of it, and stays intact.
+
+The submitter is a real child process. In the first test a SQLAlchemy event hook (in the child's
+script, not in harness) stops it inside the transaction, after the run and task rows and a large
+``per_item`` are written but before commit, so the kill lands mid-transaction for certain. In the
+second, a child works through a queue of large files and is killed a random 0-40 ms after an ingest
+begins (some kills land inside the transaction, some after its commit), restarted on what is left,
+and killed again; after each kill every file is stored whole or not at all, and at the end once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from factories import make_submission
+
+from harness import store, submit
+from harness.results import canonical_bytes, digest
+
+KILLS = 6
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from sqlalchemy import event
+from harness import store, submit
+
+url, submissions, marker, mode, *files = sys.argv[1:]
+engine = store.connect(url)
+if mode == "hang":
+    @event.listens_for(engine, "after_cursor_execute")
+    def hang(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO metrics"):
+            Path(marker).write_text("inside the transaction")
+            time.sleep(300)
+else:
+    @event.listens_for(engine, "before_cursor_execute")
+    def announce(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO runs") and not Path(marker).exists():
+            Path(marker).write_text("ingest begins")
+for name in files:
+    submit.submit(engine, submit.accept(Path(name)), Path(submissions))
+Path(marker + ".done").write_text("done")
+"""
+
+
+def start_child(
+    tmp_path: Path, db: Path, mode: str, files: list[Path]
+) -> tuple[subprocess.Popen[bytes], Path]:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    marker = tmp_path / f"marker-{time.monotonic_ns()}"
+    command = [
+        sys.executable,
+        str(script),
+        f"sqlite:///{db}",
+        str(tmp_path / "submissions"),
+        str(marker),
+        mode,
+    ]
+    child = subprocess.Popen(
+        [*command, *map(str, files)], cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
+    return child, marker
+
+
+def wait_for(path: Path, child: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert child.poll() is None, f"the child exited early with {child.returncode}"
+        assert time.monotonic() < deadline, f"the child never wrote {path.name}"
+        time.sleep(0.01)
+
+
+def kill_9(child: subprocess.Popen[bytes]) -> None:
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait(timeout=30) == -signal.SIGKILL
+
+
+def rows_of(db: Path, key: str) -> tuple[int, int, int]:
+    with sqlite3.connect(db) as connection:
+        runs = connection.execute("SELECT count(*) FROM runs WHERE digest = ?", (key,)).fetchone()[0]
+        tasks = connection.execute(
+            "SELECT count(*) FROM task_results WHERE run_digest = ?", (key,)
+        ).fetchone()[0]
+        metrics = connection.execute(
+            "SELECT count(*) FROM metrics JOIN task_results ON task_results.id = metrics.task_result_id "
+            "WHERE task_results.run_digest = ?",
+            (key,),
+        ).fetchone()[0]
+    return runs, tasks, metrics
+
+
+def integrity(db: Path) -> str:
+    with sqlite3.connect(db) as connection:
+        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    engine = store.connect(f"sqlite:///{db}")
+    earlier = make_submission(model_id="earlier", queries=50, verified=False)
+    store.ingest(engine, earlier, origin="submission")
+    engine.dispose()
+    # 50,000 queries: a per_item larger than SQLite's page cache, so uncommitted pages reach the WAL
+    big = make_submission(model_id="big", queries=50_000, verified=False)
+    source = tmp_path / "big.json"
+    source.write_bytes(canonical_bytes(big))
+
+    child, marker = start_child(tmp_path, db, "hang", [source])
+    wait_for(marker, child)
+    wal = db.with_name(db.name + "-wal")
+    assert wal.exists() and wal.stat().st_size > 0
+    kill_9(child)
+
+    assert integrity(db) == "ok"
+    assert rows_of(db, digest(big)) == (0, 0, 0)  # none of it
+    assert rows_of(db, digest(earlier)) == (1, 1, 2)  # and what was there before is untouched
+    # the file was filed before the ingest began, whole (created by link, never partly written)
+    filed = tmp_path / "submissions" / f"{digest(big)}.json"
+    assert filed.read_bytes() == canonical_bytes(big)
+    assert [p.name for p in (tmp_path / "submissions").iterdir()] == [filed.name]
+
+    engine = store.connect(f"sqlite:///{db}")  # submitting again completes it
+    try:
+        done = submit.submit(engine, submit.accept(source), tmp_path / "submissions")
+    finally:
+        engine.dispose()
+    assert (done.written, done.ingested) == (False, True)
+    assert rows_of(db, digest(big)) == (1, 1, 2)
+    with sqlite3.connect(db) as connection:
+        (per_item,) = connection.execute(
+            "SELECT per_item FROM task_results WHERE run_digest = ?", (digest(big),)
+        )
+    assert {name: len(values) for name, values in json.loads(per_item[0]).items()} == {
+        "ndcg@10": 50_000,
+        "recall@100": 50_000,
+    }
+
+
+def test_repeated_kills_at_random_moments_store_each_file_once_or_not_at_all(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    store.connect(f"sqlite:///{db}").dispose()
+    files, keys = [], []
+    for index in range(6):
+        results = make_submission(model_id=f"model-{index}", queries=20_000, verified=False)
+        path = tmp_path / f"in-{index}.json"
+        path.write_bytes(canonical_bytes(results))
+        files.append(path)
+        keys.append(digest(results))
+
+    chance = random.Random(0)
+    stored_after_each_kill = []
+    pending = files
+    for _ in range(KILLS):
+        if not pending:
+            break
+        child, marker = start_child(tmp_path, db, "run", pending)
+        wait_for(marker, child)
+        time.sleep(chance.uniform(0.0, 0.04))  # the transaction of one such file takes ~20 ms
+        assert child.poll() is None, "the child finished before the kill; lengthen the queue"
+        kill_9(child)
+        assert integrity(db) == "ok"
+        states = [rows_of(db, key) for key in keys]
+        assert set(states) <= {(0, 0, 0), (1, 1, 2)}, states  # each file: all of it or none
+        stored_after_each_kill.append(states.count((1, 1, 2)))
+        pending = [path for path, state in zip(files, states, strict=True) if state == (0, 0, 0)]
+
+    child, marker = start_child(tmp_path, db, "run", files)  # a last run over all, left to finish
+    assert child.wait(timeout=120) == 0 and Path(f"{marker}.done").exists()
+    assert integrity(db) == "ok"
+    assert [rows_of(db, key) for key in keys] == [(1, 1, 2)] * len(keys)  # each exactly once
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == len(keys)
+    # filed copies are whole (a kill can leave only a hidden temporary file, never a partial one)
+    for path in (tmp_path / "submissions").iterdir():
+        if not path.name.startswith("."):
+            assert canonical_bytes(submit.accept(path).results) == path.read_bytes()
+    print(f"files stored after each of {KILLS} kills: {stored_after_each_kill}")

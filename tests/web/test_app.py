@@ -1,0 +1,257 @@
+"""The board's logic without a browser: ``streamlit.testing.v1.AppTest`` over a tmp SQLite database.
+
+The database holds hand-made runs (tests/factories.py) chosen so that each rule shows: a missing
+cell, a mean over the shared dataset only, several kinds and origins, a reproduced run, data that
+does not match its card, and per-query scores with a difference the paired test must find.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from factories import make_results, make_task_result
+from streamlit.testing.v1 import AppTest
+
+from harness import board_queries, store
+from harness.results import ResultsFile, digest
+
+EARLIER = datetime(2025, 6, 1, tzinfo=UTC)
+APP = Path(__file__).resolve().parents[2] / "leaderboard" / "app.py"
+QUERIES = [str(i) for i in range(40)]
+
+
+def scores(mean: float, spread: float = 0.1) -> dict[str, float]:
+    """40 per-query values around ``mean``: a fixed zig-zag, so two systems pair query by query."""
+    return {q: mean + (spread if i % 2 else -spread) * ((i % 5) / 4) for i, q in enumerate(QUERIES)}
+
+
+def with_model(results: ResultsFile, **changes: Any) -> ResultsFile:
+    return results.model_copy(update={"model": results.model.model_copy(update=changes)})
+
+
+def two_tasks(model_id: str, scifact: dict[str, float], nfcorpus: float | None, **kw: Any) -> ResultsFile:
+    search_s = kw.pop("search_s", 2.0)
+    tasks = [make_task_result("beir/scifact", per_item=scifact, search_s=search_s)]
+    if nfcorpus is not None:
+        tasks.append(make_task_result("beir/nfcorpus", nfcorpus, search_s=search_s))
+    return make_results(model_id, results=tasks, **kw)
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("board") / "board.sqlite"
+    url = f"sqlite:///{path}"
+    engine = store.connect(url)
+    strong = two_tasks("org/strong", scores(0.8), 0.40, revision="a" * 40, search_s=4.0)
+    strong = with_model(strong, n_parameters=110_000_000, parameters={"pooling": "cls", "dimension": 768})
+    weak = two_tasks("org/weak", scores(0.5), None, revision="b" * 40, search_s=1.0)
+    weak = with_model(weak, n_parameters=22_000_000, parameters={"pooling": "mean", "dimension": 384})
+    bm25 = two_tasks("bm25-test", scores(0.79), 0.30, search_s=0.5)
+    bm25 = with_model(bm25, kind="sparse", n_parameters=None, parameters={"k1": 0.9, "b": 0.4})
+    sent_in = with_model(two_tasks("team/sent-in", scores(0.6), 0.35), kind="hybrid", n_parameters=None)
+    unverified = make_results("org/off-card", ndcg=0.99, verified=False)
+    older_but_better = make_results("org/weak", ndcg=0.95, revision="b" * 40, created_at=EARLIER)
+    store.ingest(engine, strong)
+    store.ingest(engine, weak)
+    store.ingest(engine, older_but_better)
+    store.ingest(engine, bm25)
+    store.ingest(engine, sent_in, origin="submission")
+    store.ingest(engine, unverified)
+    store.mark_reproduced(engine, digest(bm25))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def app(database: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("HARNESS_DB", database)
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def ran(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown(element: Any) -> pd.DataFrame:
+    """What a styled ``st.dataframe`` displays: the Styler's formatted text, cell by cell."""
+    data = element.proto.arrow_data
+    values = pa.ipc.open_stream(data.styler.display_values).read_all().to_pandas()
+    return values.set_index("model") if "model" in values else values
+
+
+def main_table(at: AppTest) -> Any:
+    assert at.tabs[0].label == "Leaderboard"
+    return at.dataframe[0]  # only the open tab renders, and the table comes first in it
+
+
+def test_table_shows_every_verified_row_with_missing_cells_as_a_dash(app: AppTest) -> None:
+    at = ran(app)
+    table = main_table(at)
+    text = shown(table)
+    assert set(text.index) == {
+        "org/strong@aaaaaaaaaaaa",
+        "org/weak@bbbbbbbbbbbb",
+        "bm25-test",
+        "team/sent-in",
+    }
+    assert text.loc["org/weak@bbbbbbbbbbbb", "nfcorpus"] == "–"  # missing, not 0
+    assert text.loc["org/weak@bbbbbbbbbbbb", "scifact"] == "0.5000"  # the newest run, not the older 0.95
+    assert table.proto.placeholder == "–"  # and the grid draws a missing value as a dash
+    assert text.loc["org/strong@aaaaaaaaaaaa", "scifact"] == f"{sum(scores(0.8).values()) / 40:.4f}"
+    assert text.loc["bm25-test", "nfcorpus"] == "0.3000"
+    assert text.loc["bm25-test", "queries/s"] == "600"  # 300 queries / 0.5 s
+    assert text.loc["org/strong@aaaaaaaaaaaa", "params (M)"] == "110.0"
+    assert text.loc["org/strong@aaaaaaaaaaaa", "dim"] == "768"
+    assert text.loc["bm25-test", "params (M)"] == "–"
+    assert text.loc["bm25-test", "reproduced"] == "✓"
+    assert text.loc["team/sent-in", "origin"] == "submission"
+
+
+def test_mean_is_taken_only_over_datasets_every_shown_row_has(app: AppTest) -> None:
+    at = ran(app)
+    text = shown(main_table(at))
+    # org/weak has no nfcorpus, so the mean is the scifact score for every row
+    for model in text.index:
+        assert text.loc[model, "mean"] == text.loc[model, "scifact"]
+    assert "mean over: scifact" in " ".join(c.value for c in at.caption)
+    # hide org/weak (the only row without nfcorpus): the mean now covers both datasets
+    at.slider(key="size").set_range(50.0, 110.0)
+    at.toggle(key="size_unknown").set_value(False)
+    text = shown(main_table(ran(at)))
+    assert list(text.index) == ["org/strong@aaaaaaaaaaaa"]
+    expected = (sum(scores(0.8).values()) / 40 + 0.40) / 2
+    assert text.loc["org/strong@aaaaaaaaaaaa", "mean"] == f"{expected:.4f}"
+
+
+def test_rows_are_sorted_by_mean_and_best_values_are_marked(app: AppTest) -> None:
+    at = ran(app)
+    table = main_table(at)
+    assert list(table.value["model"])[:2] == ["org/strong@aaaaaaaaaaaa", "bm25-test"]
+    styles = table.proto.arrow_data.styler.styles
+    assert "font-weight: 700" in styles  # the best of each column is highlighted
+    best = board_queries.best_values(table.value, {"scifact": True, "queries/s": True})
+    assert best["scifact"] == table.value["scifact"].max()
+    assert best["queries/s"] == 600
+
+
+def test_filters(app: AppTest) -> None:
+    at = ran(app)
+    at.pills(key="kinds").set_value(["sparse", "hybrid"])
+    assert set(shown(main_table(ran(at))).index) == {"bm25-test", "team/sent-in"}
+    at.pills(key="origins").set_value(["submission"])
+    assert set(shown(main_table(ran(at))).index) == {"team/sent-in"}
+    at.pills(key="origins").set_value(["local", "submission"])
+    at.pills(key="kinds").set_value(list(board_queries.KINDS))
+    at.toggle(key="reproduced_only").set_value(True)
+    assert set(shown(main_table(ran(at))).index) == {"bm25-test"}
+    at.toggle(key="reproduced_only").set_value(False)
+    at.toggle(key="verified_only").set_value(False)
+    assert "org/off-card" in set(shown(main_table(ran(at))).index)
+
+
+def test_empty_suite_says_so(app: AppTest) -> None:
+    at = ran(app)
+    assert at.radio(key="suite").options == list(board_queries.SUITES)
+    at.radio(key="suite").set_value("sts")
+    at = ran(at)
+    assert any("No results in suite **sts** yet" in info.value for info in at.info)
+    assert not at.dataframe
+
+
+def test_model_page_shows_provenance(app: AppTest) -> None:
+    app.query_params["view"] = "Model"
+    app.query_params["model"] = "bm25-test"
+    at = ran(app)
+    assert at.selectbox(key="model").value == "bm25-test"
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "results/bm25-test/beir-" in markdown  # where the file lives
+    assert "reproduced by `harness verify`" in markdown
+    facts = {field: value for table in at.table for field, value in table.value["value"].items()}
+    assert facts["· k1"] == "0.9" and facts["· b"] == "0.4"  # model parameters
+    assert facts["· torch"] == "2.13.0"  # library versions
+    assert facts["cpu"] == "AMD EPYC 7B13 (2 logical)"  # hardware
+    assert len(facts["fingerprint"]) == 64  # data identity
+    assert facts["git commit"] == "0" * 40
+    breakdown = next(frame.value for frame in at.dataframe if "ndcg@10" in frame.value.columns)
+    assert set(breakdown["task"]) == {"beir/scifact", "beir/nfcorpus"}
+    assert at.download_button  # the results file itself
+    assert "harness run --model bm25-test --suite beir" in at.code[0].value
+    assert "harness verify results/bm25-test/beir-" in at.code[0].value
+    history = at.dataframe[-1].value
+    assert history["model_id"].tolist() == ["bm25-test"]  # a model without a revision finds its runs
+
+
+def test_model_page_lists_older_runs_but_shows_the_newest(app: AppTest) -> None:
+    app.query_params["view"] = "Model"
+    app.query_params["model"] = "org/weak@" + "b" * 40
+    at = ran(app)
+    breakdown = next(frame.value for frame in at.dataframe if "ndcg@10" in frame.value.columns)
+    assert breakdown["ndcg@10"].round(4).tolist() == [0.5]
+    history = at.dataframe[-1].value
+    assert len(history) == 2 and history["created_at"].is_monotonic_decreasing
+
+
+def test_compare_marks_significant_differences(app: AppTest) -> None:
+    app.query_params["view"] = "Compare"
+    at = ran(app)
+    at.selectbox(key="baseline").set_value("bm25-test")
+    at = ran(at)
+    cells = at.dataframe[0].value.set_index("model")
+    assert cells.loc["bm25-test", "scifact"].endswith("(baseline)")
+    assert cells.loc["org/weak@bbbbbbbbbbbb", "scifact"].endswith("▼")  # 0.29 lower on all 40 queries
+    assert cells.loc["org/strong@aaaaaaaaaaaa", "scifact"].endswith("▲")  # +0.01 on every query
+    assert cells.loc["team/sent-in", "nfcorpus"] == "0.3500"  # two items only: never significant
+    assert cells.loc["org/weak@bbbbbbbbbbbb", "nfcorpus"] == "–"
+
+
+def test_plots_render(app: AppTest) -> None:
+    app.query_params["view"] = "Plots"
+    at = ran(app)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+
+
+def test_a_filter_that_empties_a_column_hides_it(app: AppTest) -> None:
+    at = ran(app)
+    at.pills(key="kinds").set_value(["dense"])
+    at.slider(key="size").set_range(22.0, 50.0)
+    text = shown(main_table(ran(at)))
+    assert list(text.index) == ["org/weak@bbbbbbbbbbbb"]
+    assert "nfcorpus" not in text.columns  # no shown row has it
+
+
+def test_an_unreadable_database_is_one_error_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HARNESS_DB", f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert "no such database file" in at.error[0].value
+
+
+def test_board_command_refuses_a_missing_database_before_serving(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "board",
+            "--db",
+            f"sqlite:///{tmp_path / 'none.sqlite'}",
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no such database file" in done.stderr
