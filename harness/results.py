@@ -172,8 +172,8 @@ def relative_path(results: ResultsFile) -> Path:
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+def synced_temp_file(path: Path, data: bytes, mode: int | None = None) -> Path:
+    """``data`` in a new temporary file beside ``path``, flushed to disk; the caller renames or links it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -181,15 +181,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    return Path(tmp)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or link inside ``path`` durable (POSIX: the directory entry needs its own fsync)."""
+    dir_fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    tmp = synced_temp_file(path, data)
+    try:
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def pretty_bytes(results: ResultsFile) -> bytes:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,15 @@ from harness import registry, store
 from harness.data.cards import DatasetCard, fingerprint
 from harness.errors import InputError
 from harness.metrics import metric_info
-from harness.results import ResultsFile, TaskResult, canonical_bytes, digest, read_results
+from harness.results import (
+    ResultsFile,
+    TaskResult,
+    canonical_bytes,
+    digest,
+    fsync_dir,
+    read_results,
+    synced_temp_file,
+)
 from harness.tasks.retrieval import RetrievalTask
 
 AGGREGATE_TOLERANCE = 1e-9
@@ -272,24 +279,15 @@ def _create_exclusive(path: Path, data: bytes) -> bool:
     """
     if path.exists():
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = synced_temp_file(path, data, mode=0o644)  # a filed submission is public record, not a secret
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), 0o644)  # a filed submission is public record, not a secret
         try:
             os.link(tmp, path)
         except FileExistsError:
             return False
     finally:
-        Path(tmp).unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
     return True
 
 

@@ -43,6 +43,7 @@ from typing import Any, Literal, get_args
 from harness.errors import HarnessError
 from harness.models.lucene_jvm import anserini_version, start_jvm
 from harness.models.protocols import ModelInfo
+from harness.results import fsync_dir
 from harness.types import Document, Run
 
 Fields = Literal["flat", "multifield"]
@@ -222,7 +223,7 @@ class LuceneBm25:
         finally:
             if build.exists():
                 shutil.rmtree(build)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def _run_indexer(self, collection: Path, index: Path, threads: int) -> dict[str, int]:
         """``IndexCollection`` in this JVM, with the options of Anserini's BEIR regressions less the stores.
@@ -254,11 +255,3 @@ class LuceneBm25:
             name: int(getattr(counters, name).get())
             for name in ("indexed", "empty", "unindexable", "skipped", "errors")
         }
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
