@@ -16,8 +16,11 @@ Invariants:
 from __future__ import annotations
 
 import math
+import random
 import re
-from collections.abc import Iterable
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,11 +167,32 @@ def _sqlite_pragmas(readonly: bool) -> Any:
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             if not readonly:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
         finally:
             cursor.close()
 
     return on_connect
+
+
+LOCKED_RETRIES = 100
+"""Bounded retries (about 10 s) of a step that SQLite refuses with "database is locked" at once."""
+
+
+def _retry_locked(step: Callable[[], object]) -> None:
+    """Run ``step``, retrying while SQLite says "database is locked".
+
+    SQLite skips the busy handler where waiting could deadlock: switching a new file to WAL, or a
+    reader upgrading to a writer while another writer waits. Those fail at once whatever the busy
+    timeout, so several processes opening one new database need a short, bounded retry.
+    """
+    for attempt in range(LOCKED_RETRIES + 1):
+        try:
+            step()
+            return
+        except (sqlite3.OperationalError, OperationalError) as error:
+            if "locked" not in str(error) or attempt == LOCKED_RETRIES:
+                raise
+            time.sleep(0.05 + random.random() * 0.1)
 
 
 def _create_tables(engine: Engine) -> None:
@@ -179,7 +203,7 @@ def _create_tables(engine: Engine) -> None:
     """
     for attempt in range(len(Base.metadata.tables) + 1):
         try:
-            Base.metadata.create_all(engine)
+            _retry_locked(lambda: Base.metadata.create_all(engine))
             return
         except OperationalError as error:
             if "already exists" not in str(error.orig) or attempt == len(Base.metadata.tables):
