@@ -157,7 +157,7 @@ def _row_facts(
         if count is not None and seconds:
             documents_done += count
             index_seconds += seconds
-        size = (result.get("settings") or {}).get("index_bytes")
+        size = result.get("index_bytes")
         if isinstance(size, int | float) and not isinstance(size, bool):
             index_bytes += int(size)
         else:
@@ -180,7 +180,7 @@ def board(engine: Engine, suite: str, metric: str | None = None, verified_only: 
 
     ``docs_per_s`` is ``counts.corpus / timings_s.index`` summed over the row's cells (for a dense
     model that is encoding speed; an index or embedding cache hit makes it look fast).
-    ``index_mib`` is known only when every cell's settings record ``index_bytes``.
+    ``index_mib`` is known only when every cell records ``index_bytes``.
     """
     frame = store.leaderboard(engine, suite, metric, verified_only)
     columns: dict[str, dict[str, Any]] = dict(frame.attrs.get("columns", {}))

@@ -111,6 +111,8 @@ class TaskResult(_Record):
     per_item: dict[str, dict[str, float]] = Field(default_factory=dict)
     timings_s: dict[str, Annotated[float, Field(ge=0)]]
     peak_rss_mib: float = Field(ge=0)
+    index_bytes: int | None = Field(default=None, ge=0)
+    """Size of the index searched (Lucene files, bm25s matrix, embedding matrix), when the model says."""
 
     @model_validator(mode="after")
     def _metrics_consistent(self) -> TaskResult:

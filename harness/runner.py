@@ -76,6 +76,7 @@ def run(
                 per_item=scores.per_item,
                 timings_s={**timer.phases, "total": timer.total()},
                 peak_rss_mib=peak_rss_mib(),
+                index_bytes=scores.index_bytes,
             )
         )
     info = model.info

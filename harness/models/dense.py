@@ -240,6 +240,9 @@ class DenseRetriever:
         self._ids = [doc.id for doc in docs]
         self._corpus = self.encoder.encode_corpus(docs)
 
+    def index_bytes(self) -> int:
+        return int(self._corpus.nbytes)
+
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         qids = list(queries)
         vectors = self.encoder.encode_queries([queries[q] for q in qids])

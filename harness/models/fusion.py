@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from harness.metrics.retrieval import ranked
-from harness.models.protocols import ModelInfo, Retriever
+from harness.models.protocols import IndexSize, ModelInfo, Retriever
 from harness.types import Document, Run
 
 
@@ -55,6 +55,10 @@ class FusionRetriever:
     def index(self, docs: Sequence[Document]) -> None:
         for part in self.parts:
             part.index(docs)
+
+    def index_bytes(self) -> int:
+        """Both parts' indexes; a part that cannot say counts as zero."""
+        return sum(part.index_bytes() for part in self.parts if isinstance(part, IndexSize))
 
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         depth = max(k, self.depth)

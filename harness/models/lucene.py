@@ -113,6 +113,12 @@ class LuceneBm25:
         self.close()
         self._index_dir = target
 
+    def index_bytes(self) -> int:
+        """Bytes of the Lucene index files on disk."""
+        if self._index_dir is None:
+            return 0
+        return sum(path.stat().st_size for path in (self._index_dir / "index").rglob("*") if path.is_file())
+
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         """Top ``k`` hits per query from Anserini's ``SimpleSearcher.batch_search``, in Lucene's order.
 

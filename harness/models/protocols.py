@@ -47,6 +47,13 @@ class Encoder(Protocol):
 
 
 @runtime_checkable
+class IndexSize(Protocol):
+    """A retriever that can say how many bytes its index holds (for the board's index size column)."""
+
+    def index_bytes(self) -> int: ...
+
+
+@runtime_checkable
 class Retriever(Protocol):
     """Anything that ranks a corpus: BM25 (bm25s, Lucene), a dense retriever, a fusion of two."""
 

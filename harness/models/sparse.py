@@ -64,6 +64,14 @@ class Bm25s:
         retriever.index(self._tokens([document_text(doc) for doc in docs]), show_progress=self.show_progress)
         self._retriever = retriever
 
+    def index_bytes(self) -> int:
+        """Bytes of the eager score matrix (CSC data, indices, indptr) bm25s searches."""
+        if self._retriever is None:
+            return 0
+        return sum(
+            int(array.nbytes) for array in self._retriever.scores.values() if isinstance(array, np.ndarray)
+        )
+
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         if self._retriever is None:
             raise RuntimeError("index() must be called before search()")

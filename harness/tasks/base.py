@@ -20,6 +20,7 @@ class Scores:
 
     metrics: dict[str, float]
     per_item: dict[str, dict[str, float]] = field(default_factory=dict)
+    index_bytes: int | None = None
 
 
 class TaskData(Protocol):

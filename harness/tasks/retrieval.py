@@ -16,7 +16,7 @@ from harness.data.beir import BeirDataset, load_beir
 from harness.data.cards import DatasetCard
 from harness.metrics.retrieval import drop_self_hits, retrieval_scores, truncate
 from harness.models.dense import DenseRetriever
-from harness.models.protocols import Encoder, Retriever
+from harness.models.protocols import Encoder, IndexSize, Retriever
 from harness.tasks.base import Scores
 from harness.timing import Timer
 from harness.types import JSONValue
@@ -63,4 +63,5 @@ class RetrievalTask:
             if self.remove_self_hits:
                 run = drop_self_hits(run)
             metrics, per_item = retrieval_scores(data.qrels, truncate(run, self.k), self.metrics)
-        return Scores(metrics=metrics, per_item=per_item)
+        size = retriever.index_bytes() if isinstance(retriever, IndexSize) else None
+        return Scores(metrics=metrics, per_item=per_item, index_bytes=size)

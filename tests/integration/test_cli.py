@@ -56,6 +56,7 @@ def test_run_writes_results_file_database_and_table(
     assert result["task"] == "beir/scifact"
     assert set(result["metrics"]) == {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
     assert len(result["per_item"]["ndcg@10"]) == 300
+    assert result["index_bytes"] > 0  # bm25s's score matrix, shown as the board's index size
     assert "ndcg@10" in done.stdout and "beir/scifact" in done.stdout and "ingested" in done.stdout
 
 

@@ -103,6 +103,8 @@ def test_dense_retriever_ranks_by_inner_product(chunk_rows: int) -> None:
         [Document("d1", "red apple"), Document("d2", "green pear"), Document("d3", "red pear", "Fruit")]
     )
     assert encoder.corpus_calls == 1
+    vectors = encoder.encode(["red apple"])
+    assert retriever.index_bytes() == 3 * vectors.shape[1] * 4  # three float32 rows
     run = retriever.search({"q-red": "red", "q-pear": "pear", "q-both": "both"}, k=2)
     # q-red: d1 1.0, d3 0.6, d2 0.0; q-pear: d2 1.0, d3 0.8, d1 0.0; q-both: d3 0.96, d1 0.8, d2 0.6
     assert {qid: list(hits) for qid, hits in run.items()} == {
