@@ -463,7 +463,7 @@ def test_oversize_bytes_padded_with_white_space_are_refused(bench: Bench) -> Non
 
 
 def test_path_like_model_ids_never_leave_the_submissions_folder(bench: Bench) -> None:
-    for name in ("../../x", "../../../tmp/evil", "/etc/passwd", "x/../../y"):
+    for name in ("../../x", "../../../srv/evil", "/etc/passwd", "x/../../y"):
         document = copy.deepcopy(BASES[1])
         document["model"]["id"] = name
         assert bench.submit_bytes(json.dumps(document).encode()) == "refused model"

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-HARNESS = [sys.executable, "-m", "harness"]
-
-
-def harness(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HARNESS_CACHE": str(Path(cwd or ".") / "cache")}
-    return subprocess.run(
-        [*HARNESS, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-    )
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from cli_helpers import file_sha256 as sha256
+from cli_helpers import run_harness as harness
 
 
 @pytest.fixture(scope="module")

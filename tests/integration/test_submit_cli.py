@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import file_sha256 as sha256
+from cli_helpers import run_harness as harness
 
 from harness import store
-
-HARNESS = [sys.executable, "-m", "harness"]
-
-
-def harness(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HARNESS_CACHE": str(cwd / "cache")}
-    return subprocess.run(
-        [*HARNESS, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-    )
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def tree(folder: Path) -> dict[str, str]:
