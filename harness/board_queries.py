@@ -116,27 +116,6 @@ def _higher_is_better(name: str) -> bool:
 # --- the table ----------------------------------------------------------------------------------
 
 
-def _documents(engine: Engine, digests: Iterable[str]) -> dict[str, dict[str, Any]]:
-    keys = sorted(set(digests))
-    if not keys:
-        return {}
-    query = select(store.RunRow.digest, store.RunRow.document).where(store.RunRow.digest.in_(keys))
-    with Session(engine) as session:
-        return {str(key): document for key, document in session.execute(query)}
-
-
-def _result(document: Mapping[str, Any], key: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for result in document["results"]:
-        if (result["task"], result["split"], result["task_version"]) == (
-            key["task"],
-            key["split"],
-            key["task_version"],
-        ):
-            found: Mapping[str, Any] = result
-            return found
-    return None
-
-
 def _row_facts(
     row: pd.Series, documents: Mapping[str, Mapping[str, Any]], columns: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -149,7 +128,8 @@ def _row_facts(
     index_bytes = 0
     index_known = True
     for label, digest in row["digests"].items():
-        result = _result(documents[digest], columns[label])
+        key = columns[label]
+        result = store.find_result(documents[digest], key["task"], key["split"], key["task_version"])
         if result is None:
             continue
         count = result["dataset"]["counts"].get("corpus")
@@ -182,11 +162,9 @@ def board(engine: Engine, suite: str, metric: str | None = None, verified_only: 
     model that is encoding speed; an index or embedding cache hit makes it look fast).
     ``index_mib`` is known only when every cell records ``index_bytes``.
     """
-    frame = store.leaderboard(engine, suite, metric, verified_only)
+    frame, documents = store.leaderboard_with_documents(engine, suite, metric, verified_only)
     columns: dict[str, dict[str, Any]] = dict(frame.attrs.get("columns", {}))
     tasks = list(frame.attrs.get("tasks", []))
-    digests = [*frame["digest"], *(d for cells in frame["digests"] for d in cells.values())]
-    documents = _documents(engine, digests)
     facts = pd.DataFrame(
         [_row_facts(row, documents, columns) for _, row in frame.iterrows()],
         columns=list(FACT_COLUMNS),

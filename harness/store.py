@@ -20,7 +20,7 @@ import random
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -477,23 +477,40 @@ def _column_labels(cells: pd.DataFrame) -> list[str]:
     return labels
 
 
+def load_documents(engine: Engine, digests: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored results files of ``digests`` (deferred column: loaded only when asked for)."""
+    keys = sorted(set(digests))
+    if not keys:
+        return {}
+    query = select(RunRow.digest, RunRow.document).where(RunRow.digest.in_(keys))
+    with Session(engine) as session:
+        return {str(key): document for key, document in session.execute(query)}
+
+
+def find_result(
+    document: Mapping[str, Any], task: str, split: str, task_version: int
+) -> Mapping[str, Any] | None:
+    """The task result of a stored document for one (task, split, task_version), if it has one."""
+    for result in document["results"]:
+        if (result["task"], result["split"], result["task_version"]) == (task, split, task_version):
+            found: Mapping[str, Any] = result
+            return found
+    return None
+
+
 def _queries_per_s(documents: dict[str, dict[str, Any]], cells: pd.DataFrame) -> float:
     """Total queries over total search seconds of a row's cells (``counts.queries / timings_s.search``)."""
     queries = 0
     seconds = 0.0
     for cell in cells.itertuples():
-        for result in documents[cell.digest]["results"]:
-            if (result["task"], result["split"], result["task_version"]) != (
-                cell.task,
-                cell.split,
-                cell.task_version,
-            ):
-                continue
-            count = result["dataset"]["counts"].get("queries")
-            search = result["timings_s"].get("search")
-            if count is not None and search:
-                queries += count
-                seconds += search
+        result = find_result(documents[cell.digest], str(cell.task), str(cell.split), int(cell.task_version))
+        if result is None:
+            continue
+        count = result["dataset"]["counts"].get("queries")
+        search = result["timings_s"].get("search")
+        if count is not None and search:
+            queries += count
+            seconds += search
     return queries / seconds if seconds > 0 else math.nan
 
 
@@ -503,6 +520,13 @@ _ROW_COLUMNS = ["model_id", "revision", "kind", "origin", "reproduced", "digest"
 def leaderboard(
     engine: Engine, suite: str, metric: str | None = None, verified_only: bool = False
 ) -> pd.DataFrame:
+    """``leaderboard_with_documents`` without the documents; see there."""
+    return leaderboard_with_documents(engine, suite, metric, verified_only)[0]
+
+
+def leaderboard_with_documents(
+    engine: Engine, suite: str, metric: str | None = None, verified_only: bool = False
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """One row per model@revision, one column per task, plus ``mean`` and ``queries_per_s``.
 
     For each (model, revision, task, task version, split) only the newest run counts (by
@@ -512,7 +536,8 @@ def leaderboard(
     kind, origin, digest and created_at are those of its newest run; ``reproduced`` holds when all
     its runs were reproduced; ``digests`` maps each task column to the run it came from.
     ``attrs["tasks"]`` lists the task columns and ``attrs["columns"]`` names the task, task version,
-    split and main metric behind each. Rows are sorted by ``mean``, best first.
+    split and main metric behind each. Rows are sorted by ``mean``, best first. The stored
+    documents of every run in the table come along, so a caller needing more facts reads them once.
     """
     rank = (
         func.row_number()
@@ -557,13 +582,7 @@ def leaderboard(
     )
     with Session(engine) as session:
         rows = [row._asdict() for row in session.execute(query)]
-        digests = sorted({row["digest"] for row in rows})
-        documents = {
-            key: doc
-            for key, doc in session.execute(
-                select(RunRow.digest, RunRow.document).where(RunRow.digest.in_(digests))
-            )
-        }
+    documents = load_documents(engine, (row["digest"] for row in rows))
 
     cells = pd.DataFrame(rows, columns=[c.name for c in query.selected_columns])
     cells["value"] = cells["value"].astype(float)
@@ -620,7 +639,7 @@ def leaderboard(
         "mean_over": complete,
         "columns": columns,
     }
-    return board
+    return board, documents
 
 
 def _higher_is_better(metric: str | None) -> bool:
