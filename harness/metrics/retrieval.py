@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 
-from harness.metrics import parse_metric_name
+from harness.metrics.measures import parse_metric_name
 from harness.types import Qrels, Run
 
 _Judgements = Mapping[str, int]
@@ -113,7 +113,7 @@ def _precision_at(ranking: Sequence[str], judgements: _Judgements, k: int) -> fl
     return sum(1 for doc in ranking[:k] if judgements.get(doc, 0) >= 1) / k
 
 
-_MEASURES: dict[str, _Measure] = {  # the keys of harness.metrics.RANKING_MEASURES
+_MEASURES: dict[str, _Measure] = {  # the keys of harness.metrics.measures.RANKING_LABELS
     "ndcg": _ndcg_at,
     "recall": _recall_at,
     "map": _average_precision_at,

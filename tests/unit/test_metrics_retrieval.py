@@ -11,7 +11,17 @@ import math
 
 import pytest
 
-from harness.metrics import METRICS, MetricInfo, metric_info, parse_metric_name
+from harness.metrics.measures import (
+    DENSE_TOLERANCE,
+    MEASURES,
+    RANKING_LABELS,
+    SCORE_TOLERANCES,
+    SPARSE_TOLERANCE,
+    Measure,
+    known_measure,
+    measure,
+    parse_metric_name,
+)
 from harness.metrics.retrieval import (
     average_precision,
     drop_self_hits,
@@ -214,34 +224,101 @@ def test_truncate_keeps_top_k_in_trec_order() -> None:
     assert truncate(run, 3) == {"q": {"z": 2.0, "c": 1.0, "b": 1.0}, "r": {"a": 1.0}}
 
 
-# ---- the METRICS table ----------------------------------------------------------------------------
+# ---- the measures table (harness.metrics.measures) -------------------------------------------------
+
+WHOLE = {"spearman", "pearson", "accuracy", "f1", "mcc", "auc"}
+SIGNED = {"spearman", "pearson", "mcc"}
+BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
 
 
-def test_metrics_table_covers_the_suite_metrics() -> None:
-    expected = {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
-    expected |= {"spearman", "pearson", "accuracy", "f1", "mcc", "auc"}
-    assert set(METRICS) == expected
-    for name, info in METRICS.items():
-        assert info.higher_is_better
-        signed = name in {"spearman", "pearson", "mcc"}
-        assert info.bounds == ((-1.0, 1.0) if signed else (0.0, 1.0))
+def test_measures_table_holds_the_whole_set_measures() -> None:
+    assert set(MEASURES) == WHOLE
+    for name, found in MEASURES.items():
+        assert found.name == name
+        assert found.higher_is_better
+        assert found.aggregate == "whole"  # not a mean of anything per item
+        assert found.deterministic
+        assert found.bounds == ((-1.0, 1.0) if name in SIGNED else (0.0, 1.0))
+    assert {name: found.label for name, found in MEASURES.items()} == {
+        "spearman": "Spearman",
+        "pearson": "Pearson",
+        "accuracy": "Accuracy",
+        "f1": "F1",
+        "mcc": "MCC",
+        "auc": "AUC",
+    }
 
 
-def test_metric_info_knows_any_cut_off_of_a_ranking_measure() -> None:
-    assert metric_info("ndcg@10") is METRICS["ndcg@10"]
-    assert metric_info("ndcg@20") == MetricInfo("nDCG@20", True, (0.0, 1.0))
-    assert metric_info("precision@5") == MetricInfo("P@5", True, (0.0, 1.0))
-    assert metric_info("map@1000").label == "MAP@1000"
+@pytest.mark.parametrize("name", BEIR_METRICS)
+def test_the_suite_ranking_metrics_are_unit_bounded_means(name: str) -> None:
+    found = measure(name)
+    assert found.name == name
+    assert found.higher_is_better
+    assert found.bounds == (0.0, 1.0)
+    assert found.aggregate == "mean"  # a file's aggregate must be the mean of its per-query values
+    assert found.deterministic
 
 
-@pytest.mark.parametrize("name", ["ndcg", "bleu@4", "Spearman", "mrr@"])
-def test_metric_info_rejects_unknown_names(name: str) -> None:
+def test_measure_knows_any_cut_off_of_a_ranking_measure() -> None:
+    assert measure("ndcg@10") == Measure("ndcg@10", "nDCG@10")
+    assert measure("ndcg@20") == Measure("ndcg@20", "nDCG@20", True, (0.0, 1.0), "mean")
+    assert measure("precision@5").label == "P@5"
+    assert measure("map@1000").label == "MAP@1000"
+    assert measure("recall@3").label == "R@3"
+    assert measure("mrr@100").label == "MRR@100"
+    assert measure("spearman") is MEASURES["spearman"]
+    assert set(RANKING_LABELS) == {"ndcg", "recall", "map", "mrr", "precision"}
+
+
+@pytest.mark.parametrize(
+    "name", ["ndcg", "bleu@4", "Spearman", "mrr@", "ndcg@0", "NDCG@10", "spearman@10", "f1@5", ""]
+)
+def test_measure_rejects_unknown_names(name: str) -> None:
     with pytest.raises(ValueError, match="metric"):
-        metric_info(name)
+        measure(name)
+    assert known_measure(name) is None
+
+
+def test_known_measure_is_measure_or_none() -> None:
+    assert known_measure("ndcg@7") == measure("ndcg@7")
+    assert known_measure("auc") is MEASURES["auc"]
+    assert known_measure("queries_per_s") is None
+
+
+def test_direction_decides_better() -> None:
+    higher = measure("ndcg@10")
+    assert higher.better(0.6, 0.5) and not higher.better(0.5, 0.6) and not higher.better(0.5, 0.5)
+    lower = Measure("latency", "Latency", higher_is_better=False, bounds=None)
+    assert lower.better(0.5, 0.6) and not lower.better(0.6, 0.5) and not lower.better(0.5, 0.5)
+
+
+def test_bounds_are_closed_and_optional() -> None:
+    unit, signed = measure("recall@100"), MEASURES["mcc"]
+    assert unit.in_bounds(0.0) and unit.in_bounds(1.0) and unit.in_bounds(0.5)
+    assert not unit.in_bounds(-1e-12) and not unit.in_bounds(1.0 + 1e-12)
+    assert signed.in_bounds(-1.0) and signed.in_bounds(1.0) and not signed.in_bounds(-1.5)
+    assert Measure("size", "Size", bounds=None).in_bounds(1e300)
+
+
+def test_tolerance_by_model_kind() -> None:
+    assert SCORE_TOLERANCES == {"sparse": SPARSE_TOLERANCE, "*": DENSE_TOLERANCE}
+    assert (SPARSE_TOLERANCE, DENSE_TOLERANCE) == (0.0005, 0.005)
+    for found in (measure("ndcg@10"), MEASURES["spearman"]):
+        assert found.tolerance("sparse") == SPARSE_TOLERANCE
+        for kind in ("dense", "hybrid", "kernel", "circuit"):
+            assert found.tolerance(kind) == DENSE_TOLERANCE  # "*": every other kind
+
+
+def test_format_shows_the_display_digits() -> None:
+    assert measure("ndcg@10").format(0.678912) == "0.6789"
+    assert MEASURES["spearman"].format(-0.12345) == "-0.1235"
+    assert Measure("rate", "Rate", bounds=None, digits=1).format(12345.67) == "12,345.7"
 
 
 def test_every_ranking_measure_of_the_table_is_computable() -> None:
-    for measure in ("ndcg", "recall", "map", "mrr", "precision"):
-        assert parse_metric_name(f"{measure}@7") == (measure, 7)
-        metric_info(f"{measure}@7")
-        retrieval_scores(GRADED_QRELS, GRADED_RUN, [f"{measure}@7"])
+    for name in RANKING_LABELS:
+        assert parse_metric_name(f"{name}@7") == (name, 7)
+        assert measure(f"{name}@7").aggregate == "mean"
+        aggregate, per_item = retrieval_scores(GRADED_QRELS, GRADED_RUN, [f"{name}@7"])
+        assert aggregate[f"{name}@7"] == per_item[f"{name}@7"]["q"]
+    assert parse_metric_name("spearman") == ("spearman", None)
