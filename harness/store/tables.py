@@ -1,0 +1,92 @@
+"""The tables of the store: SQLAlchemy ORM rows that index results files.
+
+Three tables carry the results (runs, task results, metrics in long format: a new metric needs no
+migration) and one carries the store's own layout version, so a database made by an older harness
+is recognised and rebuilt from the files rather than misread. Everything here is derived from a
+results file (``ingest``); nothing is the only copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Double, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STORE_VERSION = 2
+"""Layout of these tables; bump it whenever a column changes meaning (the files stay the record)."""
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, float: Double}
+
+
+class MetaRow(Base):
+    """Facts about the database itself: ``store_version``."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str]
+
+
+class RunRow(Base):
+    """One results file; ``digest`` is its content address (annotations left out)."""
+
+    __tablename__ = "runs"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    schema_version: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    suite: Mapped[str] = mapped_column(index=True)
+    harness_version: Mapped[str]
+    harness_commit: Mapped[str | None]
+    model_id: Mapped[str] = mapped_column(index=True)
+    model_revision: Mapped[str | None]
+    model_weights_sha256: Mapped[str | None]
+    model_kind: Mapped[str]
+    hardware: Mapped[str]
+    origin: Mapped[str]
+    reproduced: Mapped[bool] = mapped_column(default=False, server_default=false())
+    verifications: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The file's ``verifications`` (also inside ``document``), so merging annotations reads no document."""
+    document: Mapped[dict[str, Any]] = mapped_column(deferred=True)
+    tasks: Mapped[list[TaskRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class TaskRow(Base):
+    """One task result inside a run; ``per_item`` (kind and metric -> item id -> value) loads on demand."""
+
+    __tablename__ = "task_results"
+    __table_args__ = (UniqueConstraint("run_digest", "task", "split", "variant_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_digest: Mapped[str] = mapped_column(ForeignKey("runs.digest", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(index=True)
+    task_version: Mapped[int]
+    split: Mapped[str]
+    variant_key: Mapped[str] = mapped_column(default="", server_default="")
+    dataset_fingerprint: Mapped[str] = mapped_column(String(64))
+    verified: Mapped[bool]
+    main_metric: Mapped[str]
+    settings: Mapped[dict[str, Any]]
+    n_items: Mapped[int]
+    seconds_total: Mapped[float]
+    per_item: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    run: Mapped[RunRow] = relationship(back_populates="tasks")
+    metrics: Mapped[list[MetricRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class MetricRow(Base):
+    """One aggregate metric of a task result (long format)."""
+
+    __tablename__ = "metrics"
+
+    task_result_id: Mapped[int] = mapped_column(
+        ForeignKey("task_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[float]
