@@ -12,13 +12,32 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from harness.data.cards import DatasetCard
+
 from harness import __version__
-from harness.errors import HarnessError, InputError
+from harness.errors import FieldError, HarnessError, InputError, Setting, SettingError
 
 EXIT_USAGE = 2
+
+FLAGS: dict[Setting, str] = {
+    "suite": "--suite",
+    "datasets": "--datasets",
+    "split": "--split",
+    "model": "--model",
+    "revision": "--revision",
+    "device": "--device",
+    "data_root": "--data-dir",
+    "cache_dir": "--cache-dir",
+    "db": "--db",
+    "digest": "digest",
+    "submissions_dir": "--submissions-dir",
+}
+"""The flag each run setting arrives by: a ``SettingError`` is reported against it."""
 
 
 def _data_root(arg: str | None) -> Path:
@@ -70,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--datasets", help="comma-separated datasets of the suite (default: those found locally)"
     )
-    run.add_argument("--split", default="test")
+    run.add_argument("--split", help="split of every dataset (default: each suite's, test)")
     run.add_argument("--batch-size", type=_positive, default=64)
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
@@ -97,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--data-dir", help="data root, to show which datasets are present")
 
     schema = sub.add_parser("schema", help="print the JSON Schema of results files")
-    schema.add_argument("--write", action="store_true", help="regenerate harness/schema/results-v1.json")
+    schema.add_argument(
+        "--write", action="store_true", help="regenerate the committed schema file (harness/schema/)"
+    )
 
     fetch = sub.add_parser("fetch", help="download a dataset (needs the internet), checksum verified")
     fetch.add_argument("dataset", help="e.g. beir/scifact")
@@ -108,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
     )
+    submit.add_argument("--data-dir", help="data root, to recompute scores from the local data")
     submit.add_argument(
         "--submissions-dir",
         default="submissions",
@@ -116,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="re-run a results file's model here and compare every metric")
     verify.add_argument("file", help="the results file (JSON)")
-    verify.add_argument("--db", help="SQLAlchemy URL, where a reproduced run is marked")
+    verify.add_argument("--db", help="SQLAlchemy URL, where the verification is recorded too")
     verify.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
     verify.add_argument(
         "--cache-dir", help="index and embedding cache (default HARNESS_CACHE or the user cache)"
@@ -130,24 +152,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness import registry, results, runner, store
-    from harness.data.files import locate
+    from harness.models.options import ModelOptions
     from harness.report import print_results
 
     data_root = _data_root(args.data_dir)
     if args.device != "cpu" and not args.device.startswith("cuda"):
-        raise InputError("--device", "", f"{args.device!r}: use cpu, cuda or cuda:N")
+        raise SettingError("device", f"{args.device!r}: use cpu, cuda or cuda:N")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
-    tasks, skipped = registry.suite_tasks(args.suite, data_root, datasets, args.split)
-    for task in tasks:
-        locate(task.card, data_root)  # a missing dataset is reported before the model loads
+    suite = registry.suite(args.suite)
+    selection = suite.select(data_root, datasets, args.split)  # a missing dataset is named here
     registry.check_requirements(args.model)
     engine = store.connect(_db_url(args.db))
     if args.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            raise InputError("--device", "", "CUDA was asked for but torch sees no GPU")
-    options = registry.ModelOptions(
+            raise SettingError("device", "CUDA was asked for but torch sees no GPU")
+    options = ModelOptions(
         cache_dir=_cache_dir(args.cache_dir),
         device=args.device,
         batch_size=args.batch_size,
@@ -158,10 +179,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     with console.status(f"loading model {args.model}", spinner="dots") if not args.quiet else _null():
         model = registry.load_model(args.model, options)
+    runner.check_compatible(model, suite)
 
     def on_task(name: str, number: int, total: int) -> None:
         if not args.quiet:
-            console.print(f"[bold][{number}/{total}][/] {name} with {model.info.id}")
+            console.print(f"[{number}/{total}] {name} with {model.info.id}", markup=False, highlight=False)
 
     status = console.status("", spinner="dots")
 
@@ -171,22 +193,28 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     with status if not args.quiet else _null():
         record = runner.run(
-            model, tasks, args.suite, seed=args.seed, device=args.device, on_task=on_task, on_phase=on_phase
+            model,
+            suite,
+            selection.tasks,
+            data_root,
+            seed=args.seed,
+            device=args.device,
+            on_task=on_task,
+            on_phase=on_phase,
         )
     path = results.write_results(record, Path(args.results_dir))
     if args.output:
-        results.atomic_write_bytes(Path(args.output), results.pretty_bytes(record))
+        results.write_file(record, Path(args.output))
     try:
-        inserted = store.ingest(engine, record)
+        outcome = store.ingest(engine, record)
     finally:
         engine.dispose()
-    print_results(console, record)
-    if skipped:
-        console.print(f"not found locally, skipped: {', '.join(skipped)}")
-    console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""))
-    console.print(
-        f"database: {'ingested' if inserted else 'already ingested'} ({engine.url.render_as_string()})"
-    )
+    print_results(console, record, suite.board)
+    if selection.skipped:
+        console.print(f"not found locally, skipped: {', '.join(selection.skipped)}", markup=False)
+    console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""), markup=False)
+    state = {"stored": "ingested", "updated": "annotations updated", "unchanged": "already ingested"}[outcome]
+    console.print(f"database: {state} ({engine.url.render_as_string()})", markup=False, highlight=False)
     return 0
 
 
@@ -198,43 +226,43 @@ class _null:
         return None
 
 
-def _origin_of(path: Path) -> str:
-    """Files under a ``submissions`` folder came from outside; a rebuild must keep saying so."""
-    return "submission" if "submissions" in path.resolve().parent.parts[-2:] else "local"
-
-
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
     from harness import store
 
-    files: list[Path] = []
+    paths: list[Path] = []
     for item in args.paths:
         path = Path(item)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
+        if not path.exists():
             raise InputError(item, "(file)", "no such file or folder")
+        paths.append(path)
     engine = store.connect(_db_url(args.db))
     try:
-        report = store.IngestReport([], [], [])
-        for origin in store.ORIGINS:
-            part = store.ingest_paths(engine, [f for f in files if _origin_of(f) == origin], origin)
-            report.ingested.extend(part.ingested)
-            report.already.extend(part.already)
-            report.refused.extend(part.refused)
+        report = store.ingest_paths(engine, paths)
     finally:
         engine.dispose()  # SQLite folds its write-ahead log back into the file
     for _, error in report.refused:
-        console.print(f"refused: {error}", highlight=False, soft_wrap=True)
-    ingested, already, refused = len(report.ingested), len(report.already), len(report.refused)
-    console.print(f"{ingested} ingested, {already} already ingested, {refused} refused")
+        console.print(f"refused: {error}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        f"{len(report.ingested)} ingested, {len(report.updated)} updated, {len(report.already)} already "
+        f"ingested, {len(report.refused)} refused",
+        highlight=False,
+    )
     return EXIT_USAGE if report.refused else 0
+
+
+def _all_cards() -> dict[str, DatasetCard]:
+    from harness import registry
+    from harness.suites.base import CardSuite
+
+    cards: dict[str, DatasetCard] = {}
+    for suite in registry.SUITES.values():
+        if isinstance(suite, CardSuite):
+            cards.update({card.id: card for card in suite.cards.values()})
+    return cards
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     from harness import registry
-    from harness.data.cards import CARDS
     from harness.report import print_rows
 
     if args.what == "models":
@@ -245,18 +273,28 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         )
         print_rows(console, "models", ("name", "kind", "what"), rows)
     elif args.what == "suites":
-        print_rows(console, "suites", ("suite", "what"), registry.SUITES.items())
+        suites = [
+            (
+                suite.name,
+                " or ".join(t.__name__ for t in suite.model_types),
+                ", ".join(suite.datasets()),
+                suite.description,
+            )
+            for suite in registry.SUITES.values()
+        ]
+        print_rows(console, "suites", ("suite", "runs", "datasets", "what"), suites)
     else:
         from harness.data.files import locate
 
         root = _data_root(args.data_dir)
         listed = []
-        for card in CARDS.values():
+        for card in _all_cards().values():
             try:
                 present = locate(card, root).display
             except HarnessError:
                 present = "–"
-            listed.append((card.id, ", ".join(card.splits) or "?", "yes" if card.members else "no", present))
+            checksums = "yes" if card.has_checksums else "no"
+            listed.append((card.id, ", ".join(card.splits) or "?", checksums, present))
         print_rows(
             console, f"datasets (data root {root})", ("dataset", "splits", "checksums", "found at"), listed
         )
@@ -264,21 +302,22 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
-    from harness.data.cards import CARDS
     from harness.data.fetch import fetch
 
-    if args.dataset not in CARDS:
-        raise InputError("dataset", "", f"unknown dataset {args.dataset!r}; known: {', '.join(CARDS)}")
-    path = fetch(CARDS[args.dataset], _data_root(args.data_dir))
-    console.print(f"saved {path}")
+    fetchable = {key: card for key, card in _all_cards().items() if card.archive_md5}
+    if args.dataset not in fetchable:
+        raise InputError("dataset", "", f"cannot fetch {args.dataset!r}; fetchable: {', '.join(fetchable)}")
+    path = fetch(fetchable[args.dataset], _data_root(args.data_dir))
+    console.print(f"saved {path}", markup=False)
     return 0
 
 
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
-    from harness.results import SCHEMA_PATH, atomic_write_bytes, json_schema_bytes
+    from harness.atomic import PUBLIC, atomic_write_bytes
+    from harness.results import SCHEMA_PATH, json_schema_bytes
 
     if args.write:
-        atomic_write_bytes(SCHEMA_PATH, json_schema_bytes())
+        atomic_write_bytes(SCHEMA_PATH, json_schema_bytes(), mode=PUBLIC)
         console.print(f"wrote {SCHEMA_PATH.name}")
     else:
         sys.stdout.write(json_schema_bytes().decode())
@@ -288,7 +327,8 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 def cmd_submit(args: argparse.Namespace, console: Console) -> int:
     from harness import store, submit
 
-    accepted = submit.accept(Path(args.file), args.file)  # refused files never touch the database
+    # refused files never touch the database
+    accepted = submit.accept(Path(args.file), args.file, _data_root(args.data_dir))
     engine = store.connect(_db_url(args.db))
     try:
         done = submit.submit(engine, accepted, Path(args.submissions_dir))
@@ -296,9 +336,17 @@ def cmd_submit(args: argparse.Namespace, console: Console) -> int:
         engine.dispose()
     for verdict in done.verdicts:
         state = "verified" if verdict.verified else f"unverified: {verdict.note}"
-        console.print(f"{verdict.task} ({verdict.split}): {state}", highlight=False, soft_wrap=True)
+        console.print(
+            f"{verdict.task} ({verdict.split}): {state}", highlight=False, soft_wrap=True, markup=False
+        )
+    if done.dropped_verifications:
+        console.print(
+            f"dropped {done.dropped_verifications} verification record(s): "
+            "only `harness verify` here adds them",
+            highlight=False,
+        )
     filed = "stored as" if done.written else "already filed as"
-    console.print(f"{filed} {done.path}", highlight=False, soft_wrap=True)
+    console.print(f"{filed} {done.path}", highlight=False, soft_wrap=True, markup=False)
     console.print("database: ingested" if done.ingested else "database: already ingested", highlight=False)
     return 0
 
@@ -306,24 +354,35 @@ def cmd_submit(args: argparse.Namespace, console: Console) -> int:
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     # verify reproduces with what is here: a model missing locally is refused, never downloaded
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from harness import registry, store, submit, verify
+    from harness import results, store, submit, verify
+    from harness.models.options import ModelOptions, from_record
     from harness.report import print_rows
-    from harness.results import digest
 
-    accepted = submit.accept(Path(args.file), args.file)
-    claimed = accepted.results
-    options = registry.ModelOptions(cache_dir=_cache_dir(args.cache_dir), revision=claimed.model.revision)
+    data_root = _data_root(args.data_dir)
+    accepted = submit.accept(Path(args.file), args.file, data_root)
+    path = Path(args.file)
+    claimed, _ = results.read_versioned(path, args.file)  # the file as it is, annotations included
+    import torch
+
+    options, notes = from_record(
+        claimed.model, ModelOptions(cache_dir=_cache_dir(args.cache_dir)), torch.cuda.is_available()
+    )
+    for note in notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
     with console.status(f"re-running {claimed.model.id}", spinner="dots"):
-        now = verify.reproduce(claimed, args.file, _data_root(args.data_dir), options)
+        try:
+            now = verify.reproduce(accepted.results, data_root, options)
+        except FieldError as error:  # the file names something this machine cannot run
+            raise InputError(args.file, error.field, error.message) from None
     checks = verify.compare(claimed, now)
     rows = [
         (
-            check.task,
+            check.task + (f" [{check.variant}]" if check.variant else ""),
             check.split,
             check.metric,
             f"{check.claimed:.6f}",
             "–" if check.now is None else f"{check.now:.6f}",
-            "–" if check.difference is None else f"{check.difference:.1e}",
+            "–" if check.now is None else f"{abs(check.now - check.claimed):.1e}",
             check.grade,
         )
         for check in checks
@@ -335,45 +394,40 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
         rows,
     )
     for note in verify.differences(claimed, now):
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
     grades = [check.grade for check in checks]
     console.print(
         f"{grades.count('OK')} OK, {grades.count('OKish')} OKish, {grades.count('FAIL')} FAIL "
-        f"(OK: |diff| <= {verify.OK_TOLERANCE:g}; OKish: <= {verify.tolerance(now.model.kind):g} "
-        f"for {now.model.kind} models)",
+        f"(OK: |diff| <= {verify.OK_TOLERANCE:g}; OKish: within each measure's tolerance for "
+        f"{now.model.kind} models)",
         highlight=False,
     )
-    if verify.reproduced(checks):
-        engine = store.connect(_db_url(args.db))
-        try:
-            store.mark_reproduced(engine, digest(claimed))
-            console.print("reproduced: marked in the database", highlight=False)
-        except InputError:
-            console.print(
-                "reproduced; the run is not in the database (harness submit it first)", highlight=False
-            )
-        finally:
-            engine.dispose()
+    record = verify.verification(checks, options.device)
+    results.write_file(claimed.model_copy(update={"verifications": [*claimed.verifications, record]}), path)
+    engine = store.connect(_db_url(args.db))
+    try:
+        in_database = store.record_verification(engine, results.digest(claimed), record)
+    finally:
+        engine.dispose()
+    where = "the file and the database" if in_database else "the file (the run is not in the database)"
+    state = "reproduced" if record.reproduced else "not reproduced"
+    console.print(f"{state}: recorded in {where}", highlight=False)
     return 1 if "FAIL" in grades else 0
 
 
-BOARD_APP = Path(__file__).resolve().parent.parent / "leaderboard" / "app.py"
-
-
 def cmd_board(args: argparse.Namespace, console: Console) -> int:
-    """Replace this process by ``streamlit run leaderboard/app.py`` on 127.0.0.1, reading ``--db``."""
+    """Replace this process by ``streamlit run`` of the packaged board page on 127.0.0.1, reading ``--db``."""
     import importlib.util
 
     from harness import store
+    from harness.board import PAGE
 
     url = _db_url(args.db)
     store.connect(url, readonly=True).dispose()  # a bad URL or missing file fails here, in one line
-    if not BOARD_APP.is_file():
-        raise HarnessError(f"the board needs a source checkout: {BOARD_APP} not found")
     if importlib.util.find_spec("streamlit") is None:
-        raise HarnessError("the board needs the [ui] extra: pip install -e '.[ui]'")
+        raise HarnessError("the board needs the [ui] extra: pip install 'repbench-harness[ui]'")
     command = [
-        sys.executable, "-m", "streamlit", "run", str(BOARD_APP),
+        sys.executable, "-m", "streamlit", "run", str(PAGE),
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--server.port", str(args.port),
@@ -383,7 +437,7 @@ def cmd_board(args: argparse.Namespace, console: Console) -> int:
         "--client.toolbarMode", "minimal",
         "--", "--db", url,
     ]  # fmt: skip
-    console.print(f"board: http://localhost:{args.port} (Ctrl+C stops it)", highlight=False)
+    console.print(f"board: http://localhost:{args.port} (Ctrl+C stops it)", highlight=False, markup=False)
     sys.stdout.flush()
     os.execv(sys.executable, command)  # the server gets this pid, so stopping it stops the board
 
@@ -410,6 +464,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(width=200)  # logs and pipes: keep table rows whole
     try:
         return COMMANDS[args.command](args, console)
+    except SettingError as error:
+        print(f"harness: {FLAGS[error.setting]}: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
     except HarnessError as error:
         print(f"harness: {error}", file=sys.stderr)
         return EXIT_USAGE

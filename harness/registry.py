@@ -1,37 +1,31 @@
-"""The one place where names are bound to objects: suites to tasks, model names to adapters.
+"""The one place where names are bound to objects: suite names to suites, model names to adapters.
 
-Heavy dependencies load lazily: a builtin model is a ``"module:attr"`` target imported only when
-that model is asked for, so ``harness list`` and the Lucene-free models never start a JVM.
+Adding a suite is one line in ``SUITES``; everything else about it lives in its own folder under
+``harness/suites/``. Heavy dependencies load lazily: a builtin model is a ``"module:attr"`` target
+imported only when that model is asked for, so ``harness list`` and the Lucene-free models never
+start a JVM.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.cards import CARDS
-from harness.data.files import locate
-from harness.errors import HarnessError, InputError
+from harness.errors import HarnessError, SettingError
 from harness.models.embedding_cache import EmbeddingCache
+from harness.models.options import ModelOptions
 from harness.models.protocols import Encoder, Retriever
-from harness.tasks.retrieval import RetrievalTask
+from harness.suites import beir, sts
+from harness.suites.base import AnyTask, Suite
 
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Run-time settings a model factory may use; they arrive from the CLI, never from globals."""
-
-    cache_dir: Path
-    device: str = "cpu"
-    batch_size: int = 64
-    threads: int = 2
-    trust_remote_code: bool = False
-    revision: str | None = None
-    show_progress: bool = False
-
+SUITES: Mapping[str, Suite] = {
+    "beir": beir.SUITE,
+    "sts": sts.SUITE,
+}
+"""Every suite the harness runs, submits and shows; ``harness list suites`` prints this."""
 
 Model = Encoder | Retriever
 Factory = Callable[[ModelOptions], Model]
@@ -66,7 +60,31 @@ MODELS: dict[str, ModelEntry] = {
 }
 ALIASES = {"sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2"}
 
-SUITES: dict[str, str] = {"beir": "retrieval: nDCG@10, R@100, R@1000, MAP@100, MRR@10 (trec_eval -c)"}
+
+def suite(name: str, suites: Mapping[str, Suite] = SUITES) -> Suite:
+    """The suite called ``name``.
+
+    Raises:
+        SettingError: ``suite``: no such suite.
+    """
+    found = suites.get(name)
+    if found is None:
+        raise SettingError("suite", f"unknown suite {name!r}; known: {', '.join(sorted(suites))}")
+    return found
+
+
+def task_of(name: str, split: str, suites: Mapping[str, Suite] = SUITES) -> tuple[Suite, AnyTask]:
+    """The suite and task a result names (``beir/scifact`` on ``test``).
+
+    Raises:
+        SettingError: ``suite``, ``datasets`` or ``split``: the name or split is unknown.
+    """
+    prefix, _, dataset = name.partition("/")
+    owner = suite(prefix, suites)
+    task = owner.task(dataset, split)
+    if task.name != name:
+        raise SettingError("datasets", f"unknown task {name!r}")
+    return owner, task
 
 
 def _import(target: str) -> Factory:
@@ -84,12 +102,16 @@ def as_retriever(model: Model) -> Retriever:
 
 
 def load_model(spec: str, options: ModelOptions) -> Model:
-    """Builtin name, ``rrf:A+B``, local folder or hub id (``org/name``) -> an Encoder or Retriever."""
+    """Builtin name, ``rrf:A+B``, local folder or hub id (``org/name``) -> an Encoder or Retriever.
+
+    Raises:
+        SettingError: ``model``: unknown, malformed, or not available here.
+    """
     spec = spec.strip()
     if spec.startswith("rrf:"):
         parts = spec.removeprefix("rrf:").split("+")
         if len(parts) != 2 or not all(parts):
-            raise InputError("--model", "", f"{spec!r}: a fusion is written rrf:MODEL_A+MODEL_B")
+            raise SettingError("model", f"{spec!r}: a fusion is written rrf:MODEL_A+MODEL_B")
         from harness.models.fusion import FusionRetriever
 
         first, second = (as_retriever(load_model(part, options)) for part in parts)
@@ -99,8 +121,8 @@ def load_model(spec: str, options: ModelOptions) -> Model:
         return _import(MODELS[name].target)(options)
     if not Path(spec).expanduser().is_dir() and "/" not in spec:
         known = ", ".join(sorted(MODELS))
-        raise InputError(
-            "--model", "", f"unknown model {spec!r}; builtin models: {known}; or a folder or hub org/name"
+        raise SettingError(
+            "model", f"unknown model {spec!r}; builtin models: {known}; or a folder or hub org/name"
         )
     from harness.models.dense import SentenceTransformerEncoder, resolve
 
@@ -112,41 +134,6 @@ def load_model(spec: str, options: ModelOptions) -> Model:
         cache=EmbeddingCache(options.cache_dir / "embeddings"),
         show_progress=options.show_progress,
     )
-
-
-def suite_tasks(
-    suite: str, data_root: Path, datasets: Sequence[str] | None, split: str
-) -> tuple[tuple[RetrievalTask, ...], tuple[str, ...]]:
-    """The tasks of ``suite`` for ``datasets`` (default: those present locally) and the ones skipped."""
-    if suite not in SUITES:
-        raise InputError("--suite", "", f"unknown suite {suite!r}; known: {', '.join(sorted(SUITES))}")
-    cards = {card.name: card for card in CARDS.values() if card.id.startswith(f"{suite}/")}
-    if datasets:
-        unknown = [name for name in datasets if name not in cards]
-        if unknown:
-            raise InputError(
-                "--datasets", "", f"unknown {suite} dataset {unknown[0]!r}; known: {', '.join(cards)}"
-            )
-        chosen = [cards[name] for name in datasets]
-        skipped: list[str] = []
-    else:
-        chosen, skipped = [], []
-        for card in cards.values():
-            try:
-                locate(card, data_root)
-                chosen.append(card)
-            except InputError as error:
-                if error.where == "--data-dir":
-                    raise
-                skipped.append(card.id)
-        if not chosen:
-            raise InputError("--data-dir", "", f"no {suite} dataset found under {data_root}")
-    for card in chosen:
-        if split not in card.splits and card.splits:
-            raise InputError(
-                "--split", "", f"{card.id} has no split {split!r}; it has {', '.join(card.splits)}"
-            )
-    return tuple(RetrievalTask(card, data_root, split=split) for card in chosen), tuple(skipped)
 
 
 LUCENE_MODELS = frozenset({"bm25-flat", "bm25-multifield"})

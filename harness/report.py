@@ -1,4 +1,8 @@
-"""Terminal output: the results table at the end of a run, and listings. Only this and cli.py print."""
+"""Terminal output: the results table at the end of a run, and listings. Only this and cli.py print.
+
+Text that may come from a file (model ids, splits) is added to tables as plain ``Text``, never
+parsed as Rich markup.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +10,66 @@ from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from harness.results import ResultsFile
+from harness.metrics.measures import known_measure
+from harness.results import ResultsFile, variant_key
+from harness.suites.base import BoardSpec
 
 
-def results_table(results: ResultsFile) -> Table:
+def _score(name: str, value: float) -> str:
+    found = known_measure(name)
+    return found.format(value) if found is not None else f"{value:.4f}"
+
+
+def results_table(results: ResultsFile, board: BoardSpec) -> Table:
+    """One row per task result: the data state, every metric (± sd over replicates), the suite's rates."""
     metrics: list[str] = []
     for result in results.results:
         metrics.extend(m for m in result.metrics if m not in metrics)
     revision = f"@{results.model.revision[:8]}" if results.model.revision else ""
-    table = Table(title=f"{results.model.id}{revision} on {results.suite}", title_justify="left")
-    table.add_column("task")
-    table.add_column("split")
-    table.add_column("data")
+    table = Table(title=Text(f"{results.model.id}{revision} on {results.suite}"), title_justify="left")
+    for column in ("task", "split", "data"):
+        table.add_column(column)
     for name in metrics:
         table.add_column(name, justify="right")
-    table.add_column("queries/s", justify="right")
+    for rate in board.rates:
+        table.add_column(rate.label, justify="right")
     table.add_column("seconds", justify="right")
     for result in results.results:
-        search = result.timings_s.get("search")
-        queries = result.dataset.counts.get("queries")
-        rate = f"{queries / search:,.0f}" if search and queries else "–"
+        variant = variant_key(result.variant)
+        cells = []
+        for name in metrics:
+            if name not in result.metrics:
+                cells.append("–")
+                continue
+            spread = result.spread(name)
+            shown = _score(name, result.metrics[name])
+            cells.append(shown if spread is None else f"{shown} ± {_score(name, spread)}")
+        rates = []
+        for rate in board.rates:
+            seconds = result.timings_s.get(rate.phase)
+            count = result.inputs.counts.get(rate.count)
+            rates.append(f"{count / seconds:,.0f}" if seconds and count else "–")
         table.add_row(
-            result.task,
-            result.split,
-            "verified" if result.dataset.verified else "[yellow]unverified[/]",
-            *(f"{result.metrics[m]:.4f}" if m in result.metrics else "–" for m in metrics),
-            rate,
+            Text(result.task + (f" [{variant}]" if variant else "")),
+            Text(result.split),
+            "verified" if result.inputs.verified else Text("unverified", style="yellow"),
+            *cells,
+            *rates,
             f"{result.timings_s.get('total', 0.0):.1f}",
         )
     return table
 
 
-def print_results(console: Console, results: ResultsFile) -> None:
-    console.print(results_table(results))
+def print_results(console: Console, results: ResultsFile, board: BoardSpec) -> None:
+    console.print(results_table(results, board))
 
 
 def print_rows(console: Console, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)

@@ -1,7 +1,8 @@
 """Run one model over a suite's tasks and assemble the ``ResultsFile``; the data flow of DESIGN §1.
 
-The runner checks that the model suits each task before any data is read, seeds every generator,
-times each phase, and reports progress through a callback so that only the CLI prints.
+The runner checks that the model is of a type the suite accepts before any data is read, seeds
+every generator, times each phase, and reports progress through callbacks so that only the CLI
+prints. It knows no suite: each task loads its own inputs and fills the slots of ``Scores``.
 """
 
 from __future__ import annotations
@@ -11,18 +12,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from harness.errors import InputError
+from harness.errors import SettingError
 from harness.models.protocols import Encoder, Retriever
 from harness.provenance import environment, harness_record
 from harness.results import ModelRecord, ResultsFile, TaskResult
-from harness.tasks.base import Task
+from harness.suites.base import AnyTask, Suite, Task, TaskData
 from harness.timing import Timer, peak_rss_mib
 
 OnTask = Callable[[str, int, int], None]
 OnPhase = Callable[[str, str], None]
+Model = Encoder | Retriever
+
+DataT = TypeVar("DataT", bound=TaskData)
+ModelT = TypeVar("ModelT")
 
 
 def seed_everything(seed: int) -> None:
@@ -36,49 +43,56 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def check_compatible(model: Encoder | Retriever, tasks: Sequence[Task]) -> None:
-    for task in tasks:
-        if not isinstance(model, task.model_type):
-            wanted = " or ".join(t.__name__ for t in task.model_type)
-            raise InputError(
-                "--model", "", f"{model.info.id} ({model.info.kind}) cannot run {task.name}: needs {wanted}"
-            )
+def check_compatible(model: Model, suite: Suite) -> None:
+    """The model is one of the types the suite runs (a sparse retriever cannot run STS)."""
+    if not isinstance(model, suite.model_types):
+        wanted = " or ".join(t.__name__ for t in suite.model_types)
+        raise SettingError(
+            "model",
+            f"{model.info.id} ({model.info.kind}) cannot run the {suite.name} suite: it needs {wanted}",
+        )
+
+
+def run_task(task: Task[DataT, ModelT], model: ModelT, data_root: Path, timer: Timer) -> TaskResult:
+    """Load the task's inputs, evaluate the model on them, and record everything in a ``TaskResult``."""
+    with timer("load"):
+        data = task.load(data_root)
+    scores = task.evaluate(model, data, timer)
+    return TaskResult(
+        task=task.name,
+        task_version=task.version,
+        split=task.split,
+        inputs=data.inputs,
+        settings=task.settings(),
+        main_metric=task.main_metric,
+        metrics=scores.metrics,
+        per_item=scores.per_item,
+        predictions=scores.predictions,
+        replicates=list(scores.replicates),
+        timings_s={**timer.phases, "total": timer.total()},
+        peak_rss_mib=peak_rss_mib(),
+        sizes_bytes=scores.sizes_bytes,
+    )
 
 
 def run(
-    model: Encoder | Retriever,
-    tasks: Sequence[Task],
-    suite: str,
+    model: Model,
+    suite: Suite,
+    tasks: Sequence[AnyTask],
+    data_root: Path,
     seed: int = 0,
     device: str = "cpu",
     on_task: OnTask | None = None,
     on_phase: OnPhase | None = None,
 ) -> ResultsFile:
-    check_compatible(model, tasks)
+    check_compatible(model, suite)
     seed_everything(seed)
     results = []
     for number, task in enumerate(tasks, start=1):
         if on_task:
             on_task(task.name, number, len(tasks))
         timer = Timer(on_phase=partial(on_phase, task.name) if on_phase else None)
-        with timer("load"):
-            data = task.load()
-        scores = task.evaluate(model, data, timer)
-        results.append(
-            TaskResult(
-                task=task.name,
-                task_version=task.version,
-                split=task.split,
-                dataset=data.record,
-                settings=task.settings(),
-                main_metric=task.main_metric,
-                metrics=scores.metrics,
-                per_item=scores.per_item,
-                timings_s={**timer.phases, "total": timer.total()},
-                peak_rss_mib=peak_rss_mib(),
-                index_bytes=scores.index_bytes,
-            )
-        )
+        results.append(run_task(task, model, data_root, timer))
     info = model.info
     return ResultsFile(
         created_at=datetime.now(UTC),
@@ -86,6 +100,7 @@ def run(
         model=ModelRecord(**asdict(info)),
         environment=environment(device),
         seed=seed,
-        suite=suite,
+        suite=suite.name,
+        origin="local",
         results=results,
     )

@@ -1,82 +1,80 @@
-"""Reproduction: re-run the model a results file names on the same tasks here, and compare each metric.
+"""Reproduction: re-run the model a results file names, on the same tasks here, and grade each metric.
 
 Grades follow Pyserini's two-click reproductions (castorini/pyserini, ``pyserini/2cr``): ``OK`` when
-the score now equals the file's within ``OK_TOLERANCE``, ``OKish`` within the stated tolerance of the
-model's kind (``KIND_TOLERANCE``), ``FAIL`` otherwise. Only an ``OK`` on every metric counts as
-reproduced. The model is loaded only where it is available locally; nothing is downloaded.
+the score now equals the file's within ``OK_TOLERANCE``, ``OKish`` within the measure's own
+reproduction tolerance for the model's kind (``Measure.tolerance``), ``FAIL`` otherwise. Only
+deterministic measures are compared (scores, never timings or speed-ups), and only an ``OK`` on
+every one counts as reproduced. The model is rebuilt with the options the file records (revision,
+batch size, device) and loaded only where it is available locally; nothing is downloaded.
+
+The outcome is a ``Verification`` record that ``harness verify`` writes into the file itself and
+into the database, so a rebuild from files keeps it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from harness import registry, runner
-from harness.errors import InputError
-from harness.results import ResultsFile
-from harness.tasks.retrieval import RetrievalTask
+from harness.data.files import locate
+from harness.errors import FieldError, SettingError
+from harness.metrics.measures import DENSE_TOLERANCE, known_measure
+from harness.models.options import ModelOptions
+from harness.provenance import hardware, harness_record
+from harness.results import MetricCheck, ResultsFile, Verification, variant_key
+from harness.results.records import TaskResult
+from harness.suites.base import AnyTask, Suite
+
+Grade = Literal["OK", "OKish", "FAIL"]
 
 OK_TOLERANCE = 1e-4
 """Equal to the 4 decimals that papers and the board print: the same run on another machine."""
 
-SPARSE_TOLERANCE = 0.0005
-"""BM25 scores come from integer term statistics, so the ranking is deterministic; what moves a
-score is the tokenizer or library version (as Pyserini's 2CR allows for Lucene upgrades)."""
 
-DENSE_TOLERANCE = 0.005
-"""Float32 encoders give different last bits on other BLAS builds, thread counts and devices, which
-reorders near-ties; MTEB's and sentence-transformers' published scores differ by this much."""
-
-KIND_TOLERANCE: dict[str, float] = {"sparse": SPARSE_TOLERANCE}
-"""OKish tolerance by ``model.kind``; any other kind (dense, hybrid ...) gets ``DENSE_TOLERANCE``."""
-
-Grade = Literal["OK", "OKish", "FAIL"]
+def tolerance(metric: str, kind: str) -> float:
+    """The OKish band of ``metric`` for a ``kind`` model (a name that is no measure: the dense band)."""
+    found = known_measure(metric)
+    return found.tolerance(kind) if found is not None else DENSE_TOLERANCE
 
 
-@dataclass(frozen=True)
-class MetricCheck:
-    """One metric of one task: the file's value, the value now (None when not computed), the grade."""
-
-    task: str
-    split: str
-    metric: str
-    claimed: float
-    now: float | None
-    grade: Grade
-
-    @property
-    def difference(self) -> float | None:
-        return None if self.now is None else abs(self.now - self.claimed)
-
-
-def tolerance(kind: str) -> float:
-    return KIND_TOLERANCE.get(kind, DENSE_TOLERANCE)
-
-
-def grade(claimed: float, now: float | None, kind: str) -> Grade:
+def grade(claimed: float, now: float | None, band: float) -> Grade:
     if now is None:
         return "FAIL"
     difference = abs(now - claimed)
     if difference <= OK_TOLERANCE:
         return "OK"
-    return "OKish" if difference <= tolerance(kind) else "FAIL"
+    return "OKish" if difference <= band else "FAIL"
 
 
 def compare(claimed: ResultsFile, now: ResultsFile) -> list[MetricCheck]:
-    """Every metric of every task result in ``claimed``, graded against the same one in ``now``.
+    """Every deterministic metric of every task result in ``claimed``, graded against ``now``'s.
 
     The tolerance is that of the model as loaded here (``now.model.kind``), not as the file says.
     """
-    rerun = {(result.task, result.split): result for result in now.results}
+    rerun: dict[tuple[str, str, str], TaskResult] = {result.key: result for result in now.results}
     kind = now.model.kind
     checks = []
     for result in claimed.results:
-        again = rerun.get((result.task, result.split))
+        again = rerun.get(result.key)
         for metric, value in sorted(result.metrics.items()):
+            found = known_measure(metric)
+            if found is not None and not found.deterministic:
+                continue
             value_now = None if again is None else again.metrics.get(metric)
-            grade_now = grade(value, value_now, kind)
-            checks.append(MetricCheck(result.task, result.split, metric, value, value_now, grade_now))
+            checks.append(
+                MetricCheck(
+                    task=result.task,
+                    split=result.split,
+                    variant=variant_key(result.variant),
+                    metric=metric,
+                    claimed=value,
+                    now=value_now,
+                    grade=grade(value, value_now, tolerance(metric, kind)),
+                )
+            )
     return checks
 
 
@@ -96,30 +94,53 @@ def differences(claimed: ResultsFile, now: ResultsFile) -> list[str]:
     changed = [key for key in keys if claimed.model.parameters.get(key) != now.model.parameters.get(key)]
     if changed:
         notes.append(f"model.parameters differ: {', '.join(changed)}")
-    rerun = {(result.task, result.split): result for result in now.results}
+    rerun = {result.key: result for result in now.results}
     for result in claimed.results:
-        again = rerun.get((result.task, result.split))
-        if again is not None and again.dataset.fingerprint != result.dataset.fingerprint:
+        again = rerun.get(result.key)
+        if again is not None and again.inputs.fingerprint != result.inputs.fingerprint:
             notes.append(f"{result.task} ({result.split}): the data here differs from the file's")
     return notes
 
 
 def reproduce(
-    results: ResultsFile, where: str, data_root: Path, options: registry.ModelOptions
+    results: ResultsFile,
+    data_root: Path,
+    options: ModelOptions,
+    suites: Mapping[str, Suite] = registry.SUITES,
 ) -> ResultsFile:
     """Run the file's model on the file's tasks and splits with the file's seed, on the data here.
 
     Raises:
-        InputError: a task's data is missing here, or the model is not available locally.
+        SettingError: the data root is not a folder (``data_root``).
+        DataNotFound: a task's dataset is not under ``data_root``.
+        FieldError: ``model.id``: the file's model is not available here.
     """
-    tasks: list[RetrievalTask] = []
+    owner = registry.suite(results.suite, suites)
+    tasks: list[AnyTask] = []
+    seen: set[tuple[str, str]] = set()
     for result in results.results:
-        _, _, dataset = result.task.partition("/")
-        found, _ = registry.suite_tasks(results.suite, data_root, [dataset], result.split)
-        tasks.extend(found)
+        if (result.task, result.split) in seen:
+            continue  # variants of one task come from one run of it
+        seen.add((result.task, result.split))
+        _, task = registry.task_of(result.task, result.split, suites)
+        tasks.append(task)
+    for task in tasks:
+        if task.card is not None:
+            locate(task.card, data_root)  # a missing dataset is named before the model loads
     registry.check_requirements(results.model.id)
     try:
         model = registry.load_model(results.model.id, options)
-    except InputError as error:
-        raise InputError(where, "model.id", f"not available here: {error.message}") from None
-    return runner.run(model, tasks, results.suite, seed=results.seed, device=options.device)
+    except SettingError as error:
+        raise FieldError("model.id", f"not available here: {error.message}") from None
+    return runner.run(model, owner, tasks, data_root, seed=results.seed, device=options.device)
+
+
+def verification(checks: list[MetricCheck], device: str) -> Verification:
+    """The record of one re-run: now, by this harness, on this hardware, with these grades."""
+    return Verification(
+        at=datetime.now(UTC),
+        harness=harness_record(),
+        hardware=hardware(device),
+        reproduced=reproduced(checks),
+        checks=checks,
+    )

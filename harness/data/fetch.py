@@ -26,7 +26,7 @@ def fetch(
 ) -> Path:
     """Download ``card``'s archive into ``data_root`` at its first location; returns the path."""
     source = url or card.url
-    target = data_root / card.locations()[0]
+    target = data_root / card.locations[0]
     target.parent.mkdir(parents=True, exist_ok=True)
     md5 = hashlib.md5(usedforsecurity=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -43,8 +43,10 @@ def fetch(
                     progress(done, size)
             out.flush()
             os.fsync(out.fileno())
-        if card.zip_md5 and md5.hexdigest() != card.zip_md5:
-            raise HarnessError(f"{source}: md5 {md5.hexdigest()} differs from the published {card.zip_md5}")
+        if card.archive_md5 and md5.hexdigest() != card.archive_md5:
+            raise HarnessError(
+                f"{source}: md5 {md5.hexdigest()} differs from the published {card.archive_md5}"
+            )
         Path(tmp).replace(target)
     except (urllib.error.URLError, OSError) as error:
         raise HarnessError(f"{source}: download failed ({error}); put the file at {target} by hand") from None

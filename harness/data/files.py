@@ -1,6 +1,6 @@
 """Open the members of a dataset whether it sits in a zip or in a folder, and hash their bytes.
 
-A dataset is located under a data root by its card (``beir/scifact.zip``, ``beir/scifact/`` ...).
+A dataset is located under a data root by its card (``beir/scifact.zip``, ``sts/stsbenchmark/`` ...).
 Names shown to users and written to results files are relative to the data root, never absolute.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from harness.data.cards import DatasetCard
-from harness.errors import InputError
+from harness.errors import DataNotFound, InputError, SettingError
 
 
 def default_data_root() -> Path:
@@ -60,6 +60,8 @@ class DatasetSource:
             return (self.path / member).read_bytes()
         except FileNotFoundError:
             raise InputError(self.name_of(member), "(file)", "no such file") from None
+        except OSError as error:
+            raise InputError(self.name_of(member), "(file)", error.strerror or str(error)) from None
 
 
 def _zip_prefix(path: Path, display: str, marker: str) -> str:
@@ -75,19 +77,35 @@ def _zip_prefix(path: Path, display: str, marker: str) -> str:
     raise InputError(display, marker, "not found in the archive")
 
 
-def locate(card: DatasetCard, data_root: Path, marker: str = "corpus.jsonl") -> DatasetSource:
-    """Find the dataset under ``data_root``; a miss is one line saying where to put it."""
+def check_data_root(data_root: Path) -> None:
     if not data_root.is_dir():
-        raise InputError("--data-dir", "", f"{data_root} is not a folder (set --data-dir or HARNESS_DATA)")
-    for relative in card.locations():
+        raise SettingError("data_root", f"{data_root} is not a folder (set --data-dir or HARNESS_DATA)")
+
+
+def locate(card: DatasetCard, data_root: Path) -> DatasetSource:
+    """Find the dataset under ``data_root``.
+
+    Raises:
+        SettingError: ``data_root`` is not a folder.
+        DataNotFound: the dataset is not there; the message says where to put it.
+    """
+    check_data_root(data_root)
+    for relative in card.locations:
         candidate = data_root / relative
         if candidate.is_file() and candidate.suffix == ".zip":
-            return DatasetSource(candidate, relative, _zip_prefix(candidate, relative, marker))
-        if candidate.is_dir() and (candidate / marker).is_file():
+            return DatasetSource(candidate, relative, _zip_prefix(candidate, relative, card.marker))
+        if candidate.is_dir() and (candidate / card.marker).is_file():
             return DatasetSource(candidate, relative)
-    raise InputError(
-        card.id,
-        "",
-        f"not found under {data_root}: put {card.name}.zip ({card.url}) at {card.locations()[0]} there, "
-        f"or run `harness fetch {card.id}` where the internet is reachable",
+    fetch = f", or run `harness fetch {card.id}` where the internet is reachable" if card.archive_md5 else ""
+    raise DataNotFound(
+        card.id, f"not found under {data_root}: put it at {card.locations[0]} there (from {card.url}){fetch}"
     )
+
+
+def is_present(card: DatasetCard, data_root: Path) -> bool:
+    """Whether ``locate`` would find the dataset (a folder or zip holding its marker)."""
+    try:
+        locate(card, data_root)
+    except DataNotFound:
+        return False
+    return True

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from harness.errors import InputError
+from harness.errors import SettingError
 from harness.models.embedding_cache import EmbeddingCache, cache_key
 from harness.models.protocols import Encoder, ModelInfo, ModelSource
 from harness.models.sparse import document_text
@@ -84,7 +84,7 @@ def resolve(spec: str, revision: str | None = None) -> ResolvedModel:
     local = Path(spec).expanduser()
     if local.is_dir():
         if not (local / "modules.json").is_file() and not (local / "config.json").is_file():
-            raise InputError("--model", "", f"{spec} is a folder but holds no sentence-transformers model")
+            raise SettingError("model", f"{spec} is a folder but holds no sentence-transformers model")
         return ResolvedModel(local.resolve().name, local.resolve(), "local", None)
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
@@ -92,15 +92,13 @@ def resolve(spec: str, revision: str | None = None) -> ResolvedModel:
     try:
         folder = Path(snapshot_download(spec, revision=revision))
     except HFValidationError:
-        raise InputError(
-            "--model", "", f"unknown model {spec!r}: not a builtin, a folder or a hub id"
-        ) from None
+        raise SettingError("model", f"unknown model {spec!r}: not a builtin, a folder or a hub id") from None
     except LocalEntryNotFoundError:
-        raise InputError(
-            "--model", "", f"{spec} is not in the local hub cache and the hub is unreachable (HF_HUB_OFFLINE)"
+        raise SettingError(
+            "model", f"{spec} is not in the local hub cache and the hub is unreachable (HF_HUB_OFFLINE)"
         ) from None
     except OSError as error:
-        raise InputError("--model", "", f"{spec}: could not be fetched from the hub: {error}") from None
+        raise SettingError("model", f"{spec}: could not be fetched from the hub: {error}") from None
     return ResolvedModel(spec, folder, "hub", folder.name)
 
 
@@ -175,7 +173,8 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
-        return self._encode(texts, "", self.show_progress)
+        """Sentences as given (STS pairs, probe inputs), through the cache when there is one."""
+        return self._cached("sentence", [str(i) for i in range(len(texts))], list(texts), "")
 
     def encode_queries(self, queries: Sequence[str]) -> FloatArray:
         return self._cached("query", [str(i) for i in range(len(queries))], list(queries), self.query_prompt)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.results import atomic_write_bytes
+from harness.atomic import atomic_write_bytes
 from harness.types import FloatArray, JSONValue
 
 EncodeChunk = Callable[[Sequence[str]], FloatArray]

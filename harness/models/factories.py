@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from harness.models.dense import SentenceTransformerEncoder, resolve
 from harness.models.embedding_cache import EmbeddingCache
+from harness.models.options import ModelOptions
 from harness.models.sparse import Bm25s
 
 if TYPE_CHECKING:
     from harness.models.lucene import LuceneBm25
-    from harness.registry import ModelOptions
 
 
 def bm25_flat(options: ModelOptions) -> LuceneBm25:

@@ -40,10 +40,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from harness.atomic import fsync_dir
 from harness.errors import HarnessError
 from harness.models.lucene_jvm import anserini_version, start_jvm
 from harness.models.protocols import ModelInfo
-from harness.results import fsync_dir
 from harness.types import Document, Run
 
 Fields = Literal["flat", "multifield"]

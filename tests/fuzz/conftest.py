@@ -10,10 +10,11 @@ the falsifying example and ``@reproduce_failure`` blob to rerun it.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "deadline": None,  # file writes and fsync make per-example times noisy
     "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -6,7 +6,8 @@ Properties, over every generated file:
 2. nothing invalid is accepted: an accepted file passes an independent re-statement of every
    semantic rule below (the oracle) and round-trips through its canonical bytes;
 3. a refused file changes nothing: the database row counts and the submissions folder stay as
-   they were. An accepted one is filed as ``<digest>.json`` inside the submissions folder.
+   they were. An accepted one is filed as ``<digest>.json`` inside the submissions folder, with
+   origin "submission" and no verification records, whatever the file claimed.
 
 Counts: ``ci`` profile 100 examples per property, ``stress`` 10,000 (tests/fuzz/conftest.py).
 """
@@ -19,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,20 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from harness import store, submit
-from harness.data.cards import CARDS, fingerprint
+from harness.data.cards import fingerprint
 from harness.errors import InputError
-from harness.results import MAX_FILE_BYTES, ResultsFile, canonical_bytes, digest, parse_results
+from harness.results import (
+    MAX_FILE_BYTES,
+    Hardware,
+    HarnessRecord,
+    MetricCheck,
+    ResultsFile,
+    Verification,
+    canonical_bytes,
+    digest,
+    parse_results,
+)
+from harness.suites.beir.cards import SCIFACT
 
 Document = dict[str, Any]
 Location = tuple[int | str, ...]
@@ -46,13 +59,24 @@ BASES: tuple[Document, ...] = tuple(
 
 # --- the oracle: the rules restated independently of harness.submit -----------------------------
 
-SCIFACT = CARDS["beir/scifact"]
 SCIFACT_TEST_FILES = {
-    "corpus.jsonl": SCIFACT.members["corpus.jsonl"],
-    "queries.jsonl": SCIFACT.members["queries.jsonl"],
-    "qrels/test.tsv": SCIFACT.members["qrels/test.tsv"],
+    "corpus.jsonl": SCIFACT.splits["test"].members["corpus.jsonl"],
+    "queries.jsonl": SCIFACT.splits["test"].members["queries.jsonl"],
+    "qrels/test.tsv": SCIFACT.splits["test"].members["qrels/test.tsv"],
 }
 CARD_COUNTS = {"test": {"corpus": 5183, "queries": 300, "qrels": 339}}
+VERIFICATION: Document = json.loads(
+    Verification(
+        at=datetime(2026, 1, 2, tzinfo=UTC),
+        harness=HarnessRecord(version="0.2.0"),
+        hardware=Hardware(cpu="elsewhere", logical_cpus=64, memory_gib=512),
+        reproduced=True,
+        checks=[
+            MetricCheck(task="beir/scifact", split="test", metric="ndcg@10", claimed=0.5, now=0.5, grade="OK")
+        ],
+    ).model_dump_json()
+)
+"""A verification record a forger adds: only this harness's own ``verify`` may write one."""
 TASK_METRICS = {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 
@@ -66,24 +90,34 @@ def assert_valid(results: ResultsFile) -> None:
     assert not model_id.startswith(("/", "~")) and "\\" not in model_id
     assert ".." not in re.split(r"[/+]", model_id) and "//" not in model_id
     assert results.suite == "beir"
+    assert results.origin == "submission" and results.verifications == [] and not results.reproduced
+    keys = [(r.task, r.split, tuple(sorted(r.variant.items()))) for r in results.results]
+    assert len(set(keys)) == len(keys)
     for result in results.results:
         assert (result.task, result.task_version, result.main_metric) == ("beir/scifact", 1, "ndcg@10")
         assert result.split in ("test", "train")
-        assert result.dataset.id == "beir/scifact"
-        assert result.dataset.fingerprint == fingerprint(result.dataset.files)
+        assert result.settings == {
+            "k": 1000,
+            "remove_self_hits": True,
+            "trec_eval": "-c",
+            "ties": "doc id desc",
+        }
+        assert result.inputs.id == "beir/scifact"
+        assert result.inputs.fingerprint == fingerprint(result.inputs.files)
         assert set(result.metrics) <= TASK_METRICS
-        queries = result.dataset.counts["queries"]
-        item_ids = {frozenset(values) for values in result.per_item.values()}
+        queries = result.inputs.counts["queries"]
+        assert result.per_item is not None and result.per_item.kind == "query"
+        item_ids = {frozenset(values) for values in result.per_item.values.values()}
         assert len(item_ids) == 1
         for name, value in result.metrics.items():
-            values = result.per_item[name]
+            values = result.per_item.values[name]
             assert 0.0 <= value <= 1.0 and all(0.0 <= v <= 1.0 for v in values.values())
             assert len(values) == queries > 0
             assert abs(math.fsum(values.values()) / len(values) - value) <= 1e-9
-        if result.dataset.verified:
+        if result.inputs.verified:
             assert result.split == "test"
-            assert dict(result.dataset.files) == SCIFACT_TEST_FILES
-            assert dict(result.dataset.counts) == CARD_COUNTS["test"]
+            assert dict(result.inputs.files) == SCIFACT_TEST_FILES
+            assert dict(result.inputs.counts) == CARD_COUNTS["test"]
 
 
 # --- the system under test, on real files --------------------------------------------------------
@@ -122,9 +156,11 @@ class Bench:
         assert done.path.parent == self.submissions and done.path.name == f"{done.digest}.json"
         assert done.path.read_bytes() == canonical_bytes(accepted.results)
         assert self.filed() - before[1] <= {done.path.name}
+        assert done.dropped_verifications == accepted.dropped_verifications
         with self.engine.connect() as connection:
-            query = text("SELECT origin FROM runs WHERE digest = :key")
-            assert connection.execute(query, {"key": done.digest}).scalar_one() == "submission"
+            query = text("SELECT origin, reproduced FROM runs WHERE digest = :key")
+            origin, reproduced = connection.execute(query, {"key": done.digest}).one()
+        assert (origin, bool(reproduced)) == ("submission", False)
         return "accepted"
 
 
@@ -154,6 +190,8 @@ ADVERSARIAL_TEXT = [
     "x\x00y", "a\nb", "\u202egnp.exe", "\ud800", "\udfff", "é", "日本", " padded ", "",
     "ndcg@10", "NDCG@10", "ndcg@10 ", "recall@1000", "precision@5", "beir/scifact", "beir/nfcorpus",
     "beir/../scifact", "test", "train", "dev", "x" * 400, "%s%n", "${HOME}", "'; DROP TABLE runs; --",
+    "origin", "verifications", "variant", "replicates", "predictions", "sizes_bytes", "inputs", "values",
+    "dataset", "index_bytes", "local", "submission", "query",
 ]  # fmt: skip
 HUGE_NUMBERS = [1e308, -1e308, 5e-324, 2**53 + 1, 2**63, -(2**63) - 1, 10**18, 10**19, 10**40]
 
@@ -351,8 +389,8 @@ def byte_mutated(draw: st.DrawFn) -> bytes:
 
 
 def _items(result: Document, draw: st.DrawFn) -> tuple[str, dict[str, float]]:
-    name = draw(st.sampled_from(sorted(result["per_item"])))
-    return name, result["per_item"][name]
+    name = draw(st.sampled_from(sorted(result["per_item"]["values"])))
+    return name, result["per_item"]["values"][name]
 
 
 @st.composite
@@ -364,7 +402,8 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
         kind = draw(
             st.sampled_from(
                 ["item", "item+mean", "aggregate", "drop-item", "add-metric", "verified", "counts", "files",
-                 "version", "task", "split", "main-metric", "model-id", "per-item-scale", "empty"]
+                 "version", "task", "split", "main-metric", "model-id", "per-item-scale", "empty",
+                 "origin", "verification", "variant", "item-kind", "settings", "sizes"]
             )
         )  # fmt: skip
         event(f"semantic edit: {kind}")
@@ -388,20 +427,21 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
             value = draw(st.floats(0, 1))
             result["metrics"][name] = value
             if draw(st.booleans()):
-                result["per_item"][name] = dict.fromkeys(result["per_item"]["ndcg@10"], value)
+                values = result["per_item"]["values"]
+                values[name] = dict.fromkeys(values["ndcg@10"], value)
         elif kind == "verified":
-            result["dataset"]["verified"] = not result["dataset"]["verified"]
+            result["inputs"]["verified"] = not result["inputs"]["verified"]
         elif kind == "counts":
             key = draw(st.sampled_from(["corpus", "queries", "qrels"]))
-            result["dataset"]["counts"][key] = draw(st.sampled_from([0, 12, 300, 339, 5183, 5184]))
+            result["inputs"]["counts"][key] = draw(st.sampled_from([0, 12, 300, 339, 5183, 5184]))
         elif kind == "files":
-            files = result["dataset"]["files"]
+            files = result["inputs"]["files"]
             if draw(st.booleans()):
                 files.update(SCIFACT_TEST_FILES)
             else:
                 files.pop(draw(st.sampled_from(sorted(files))), None)
             if draw(st.booleans()):
-                result["dataset"]["fingerprint"] = fingerprint(files)
+                result["inputs"]["fingerprint"] = fingerprint(files)
         elif kind == "version":
             result["task_version"] = draw(st.sampled_from([0, 2, 10**6]))
         elif kind == "task":
@@ -413,9 +453,28 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
         elif kind == "model-id":
             set_model_id(draw, document)
         elif kind == "empty":  # no queries at all: a mean over nothing
-            result["dataset"]["counts"]["queries"] = 0
-            for values in result["per_item"].values():
+            result["inputs"]["counts"]["queries"] = 0
+            for values in result["per_item"]["values"].values():
                 values.clear()
+        elif kind == "origin":  # a submission cannot pass itself off as a reference run
+            document["origin"] = draw(st.sampled_from(["local", "submission", "reference", ""]))
+        elif kind == "verification":  # nor bring its own reproduction
+            document["verifications"] = [copy.deepcopy(VERIFICATION)] * draw(st.integers(1, 3))
+            if draw(st.booleans()):
+                document["verifications"][0] = {**VERIFICATION, "checks": []}
+        elif kind == "variant":  # another variant of the same task, or a clash with the first
+            variant = draw(st.sampled_from([{}, {"dim": 128}, {"layer": 4, "dim": 128}, {"dim": -1}]))
+            copy_ = copy.deepcopy(result)
+            copy_["variant"] = variant
+            document["results"].append(copy_)
+        elif kind == "item-kind":
+            result["per_item"]["kind"] = draw(st.sampled_from(["pair", "example", "Query", "query"]))
+        elif kind == "settings":
+            result["settings"][draw(st.sampled_from(["k", "remove_self_hits", "extra"]))] = draw(
+                st.sampled_from([10, 1000, False, True, "-c"])
+            )
+        elif kind == "sizes":
+            result["sizes_bytes"] = {"index": draw(st.sampled_from([0, 1, 2**40, -1]))}
         else:
             name, values = _items(result, draw)
             factor = draw(st.sampled_from([0.5, 1.0 + 1e-9, 2.0]))

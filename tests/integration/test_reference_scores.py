@@ -1,32 +1,44 @@
 """Published numbers, reproduced through the harness's own path (registry -> runner -> metrics).
 
-Each condition is run once per session on the full BEIR SciFact test split from ../shared/data,
-with a fresh cache folder, so nothing from an earlier run is reused.
+Each (model, suite) in ``reference_scores.toml`` is run once per session over every task the file
+lists for it, on the real data in ../shared/data, with a fresh cache folder, so nothing from an
+earlier run is reused. The reference runs committed under ``results/`` are held to the same numbers
+by a fast test, which also re-derives their metrics from what they carry (``submit.check``).
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness import registry, runner
-from harness.results import ResultsFile, TaskResult
+from harness.models.options import ModelOptions
+from harness.results import ResultsFile, TaskResult, read_results
+from harness.submit import check
 
 REFERENCE = tomllib.loads((Path(__file__).parent.parent / "reference_scores.toml").read_text())
+NOT_METRICS = {"source", "why", "tolerance"}
 CASES = [
-    (model, dataset, metric, float(value), float(entry["tolerance"]))
-    for model, datasets in REFERENCE.items()
-    for dataset, entry in datasets.items()
+    (model, task, metric, float(value), float(entry["tolerance"]))
+    for model, tasks in REFERENCE.items()
+    for task, entry in tasks.items()
     for metric, value in entry.items()
-    if metric not in {"source", "why", "tolerance"}
+    if metric not in NOT_METRICS
 ]
 MARKS = {
     "bm25-flat": [pytest.mark.lucene],
     "bm25-multifield": [pytest.mark.lucene],
     "all-MiniLM-L6-v2": [pytest.mark.slow],
 }
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+MODEL_IDS = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def suite_of(task: str) -> str:
+    return task.partition("/")[0]
 
 
 @pytest.fixture(scope="session")
@@ -35,18 +47,21 @@ def reference_runs() -> dict[tuple[str, str], ResultsFile]:
 
 
 def _result(
-    runs: dict[tuple[str, str], ResultsFile], model: str, dataset: str, data_root: Path, cache: Path
+    runs: dict[tuple[str, str], ResultsFile], model: str, task: str, data_root: Path, cache: Path
 ) -> TaskResult:
-    if (model, dataset) not in runs:
-        options = registry.ModelOptions(cache_dir=cache)
-        tasks, _ = registry.suite_tasks("beir", data_root, [dataset], "test")
-        runs[model, dataset] = runner.run(registry.load_model(model, options), tasks, "beir")
-    (result,) = runs[model, dataset].results
+    suite_name = suite_of(task)
+    if (model, suite_name) not in runs:
+        suite = registry.suite(suite_name)
+        datasets = [name.partition("/")[2] for name in REFERENCE[model] if suite_of(name) == suite_name]
+        selection = suite.select(data_root, datasets, None)
+        loaded = registry.load_model(model, ModelOptions(cache_dir=cache))
+        runs[model, suite_name] = runner.run(loaded, suite, selection.tasks, data_root)
+    (result,) = [r for r in runs[model, suite_name].results if r.task == task]
     return result
 
 
 @pytest.mark.parametrize(
-    ("model", "dataset", "metric", "expected", "tolerance"),
+    ("model", "task", "metric", "expected", "tolerance"),
     [
         pytest.param(*case, id=f"{case[0]}-{case[1]}-{case[2]}", marks=MARKS.get(case[0], []))
         for case in CASES
@@ -57,22 +72,57 @@ def test_reproduces_published_number(
     data_root: Path,
     tmp_path_factory: pytest.TempPathFactory,
     model: str,
-    dataset: str,
+    task: str,
     metric: str,
     expected: float,
     tolerance: float,
 ) -> None:
-    result = _result(reference_runs, model, dataset, data_root, tmp_path_factory.mktemp("cache"))
-    assert result.dataset.verified, "the data must be the verified SciFact build"
+    result = _result(reference_runs, model, task, data_root, tmp_path_factory.mktemp("cache"))
+    assert result.inputs.verified, f"the data of {task} must be the verified build"
+    assert (result.task, result.split) == (task, "test")
     value = result.metrics[metric]
     assert abs(value - expected) <= tolerance, (
-        f"{model} {dataset} {metric} = {value:.5f}, expected {expected} ± {tolerance}"
+        f"{model} {task} {metric} = {value:.5f}, expected {expected} ± {tolerance}"
     )
 
 
-def test_reference_cases_cover_the_issue() -> None:
-    """The four conditions the core issue names are all listed, with a source and a reason."""
+def test_reference_cases_cover_the_issues() -> None:
+    """The four core conditions and MTEB's seven STS numbers are listed, each with a source and a reason."""
     assert {"bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2"} <= set(REFERENCE)
-    for datasets in REFERENCE.values():
-        for entry in datasets.values():
+    sts = {task for task in REFERENCE["all-MiniLM-L6-v2"] if suite_of(task) == "sts"}
+    assert sts == {f"sts/{name}" for name in ("stsb", "sickr", "sts12", "sts13", "sts14", "sts15", "sts16")}
+    for tasks in REFERENCE.values():
+        for entry in tasks.values():
             assert entry["source"] and entry["why"] and 0 < entry["tolerance"] <= 0.015
+
+
+def committed_runs() -> Iterator[ResultsFile]:
+    for path in sorted(RESULTS.glob("*/*.json")):
+        yield read_results(path)
+
+
+def test_every_reference_condition_has_a_committed_run() -> None:
+    committed = {(run.model.id, result.task) for run in committed_runs() for result in run.results}
+    for model, tasks in REFERENCE.items():
+        for task in tasks:
+            assert (MODEL_IDS.get(model, model), task) in committed, f"no committed run of {model} on {task}"
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("*/*.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_committed_reference_run_holds_its_numbers_and_re_derives_them(path: Path, data_root: Path) -> None:
+    run = read_results(path)
+    assert run.origin == "local"
+    verdicts = check(run, path.name, data_root)  # per-query means, STS correlations from predictions
+    assert all(verdict.verified for verdict in verdicts)
+    names = {MODEL_IDS.get(model, model): model for model in REFERENCE}
+    for result in run.results:
+        entry = REFERENCE.get(names.get(run.model.id, run.model.id), {}).get(result.task)
+        if entry is None:
+            continue
+        for metric, expected in entry.items():
+            if metric in NOT_METRICS:
+                continue
+            assert abs(result.metrics[metric] - float(expected)) <= float(entry["tolerance"]), (
+                result.task,
+                metric,
+            )

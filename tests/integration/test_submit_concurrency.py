@@ -20,7 +20,7 @@ import pytest
 from factories import make_submission
 
 from harness import store, submit
-from harness.results import canonical_bytes, digest
+from harness.results import ResultsFile, canonical_bytes, digest
 
 WORKERS = 8
 FILES_EACH = 50
@@ -139,4 +139,7 @@ def test_concurrent_cli_submits(tmp_path: Path, repeat: int) -> None:
     after = stored(db)
     assert after["count"]["runs"] == 6 and set(after["digests"]) == digests and after["integrity"] == "ok"
     assert {p.name for p in (tmp_path / "submissions").iterdir()} == {f"{d}.json" for d in digests}
-    assert json.loads((tmp_path / "submissions" / f"{sorted(digests)[0]}.json").read_bytes())
+    for key in digests:  # each filed copy is whole, says where it came from, and is named by its run
+        filed = json.loads((tmp_path / "submissions" / f"{key}.json").read_bytes())
+        assert filed["origin"] == "submission" and filed["verifications"] == []
+        assert digest(ResultsFile.model_validate(filed)) == key

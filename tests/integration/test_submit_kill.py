@@ -108,7 +108,7 @@ def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) 
     db = tmp_path / "db.sqlite"
     engine = store.connect(f"sqlite:///{db}")
     earlier = make_submission(model_id="earlier", queries=50, verified=False)
-    store.ingest(engine, earlier, origin="submission")
+    assert store.ingest(engine, earlier.model_copy(update={"origin": "submission"})) == "stored"
     engine.dispose()
     # 50,000 queries: a per_item larger than SQLite's page cache, so uncommitted pages reach the WAL
     big = make_submission(model_id="big", queries=50_000, verified=False)
@@ -126,7 +126,7 @@ def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) 
     assert rows_of(db, digest(earlier)) == (1, 1, 2)  # and what was there before is untouched
     # the file was filed before the ingest began, whole (created by link, never partly written)
     filed = tmp_path / "submissions" / f"{digest(big)}.json"
-    assert filed.read_bytes() == canonical_bytes(big)
+    assert filed.read_bytes() == canonical_bytes(big.model_copy(update={"origin": "submission"}))
     assert [p.name for p in (tmp_path / "submissions").iterdir()] == [filed.name]
 
     engine = store.connect(f"sqlite:///{db}")  # submitting again completes it
@@ -140,10 +140,15 @@ def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) 
         (per_item,) = connection.execute(
             "SELECT per_item FROM task_results WHERE run_digest = ?", (digest(big),)
         )
-    assert {name: len(values) for name, values in json.loads(per_item[0]).items()} == {
+    stored = json.loads(per_item[0])
+    assert stored["kind"] == "query"
+    assert {name: len(values) for name, values in stored["values"].items()} == {
         "ndcg@10": 50_000,
         "recall@100": 50_000,
     }
+    with sqlite3.connect(db) as connection:
+        origins = dict(connection.execute("SELECT digest, origin FROM runs"))
+    assert origins == {digest(big): "submission", digest(earlier): "submission"}
 
 
 def test_repeated_kills_at_random_moments_store_each_file_once_or_not_at_all(tmp_path: Path) -> None:
@@ -183,5 +188,7 @@ def test_repeated_kills_at_random_moments_store_each_file_once_or_not_at_all(tmp
     # filed copies are whole (a kill can leave only a hidden temporary file, never a partial one)
     for path in (tmp_path / "submissions").iterdir():
         if not path.name.startswith("."):
-            assert canonical_bytes(submit.accept(path).results) == path.read_bytes()
+            accepted = submit.accept(path).results
+            assert canonical_bytes(accepted) == path.read_bytes()
+            assert f"{digest(accepted)}.json" == path.name
     print(f"files stored after each of {KILLS} kills: {stored_after_each_kill}")

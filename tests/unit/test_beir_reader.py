@@ -1,4 +1,4 @@
-"""BEIR reading and verification (harness/data/beir.py, cards.py, files.py) and fetch (fetch.py).
+"""BEIR reading and verification (suites/beir/data.py and cards.py, data/cards.py, data/files.py) and fetch.
 
 SciFact is read from the real data (MANIFEST.md: 5,183 docs, 300 test queries, 339 test qrels).
 Variants (unzipped, corrupted, malformed) are made from it, or by hand, in ``tmp_path``.
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.beir import BeirDataset, load_beir, read_corpus, read_qrels, read_queries
-from harness.data.cards import CARDS, SCIFACT, DatasetCard, fingerprint
+from harness.cli import FLAGS
+from harness.data.cards import DatasetCard, SplitCard, fingerprint
 from harness.data.fetch import fetch
-from harness.data.files import locate
-from harness.errors import HarnessError, InputError
+from harness.data.files import check_data_root, is_present, locate
+from harness.errors import DataNotFound, HarnessError, InputError, SettingError
+from harness.suites.beir.cards import CARDS, SCIFACT, beir_card
+from harness.suites.beir.data import BeirDataset, load_beir, read_corpus, read_qrels, read_queries
 
 TEST_MEMBERS = ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv")
 
@@ -62,14 +64,16 @@ def zip_folder(folder: Path, target: Path, prefix: str) -> Path:
     return target
 
 
-def tiny_card(name: str = "tiny", url: str | None = None, zip_md5: str | None = None) -> DatasetCard:
+def tiny_card(name: str = "tiny", url: str | None = None, archive_md5: str | None = None) -> DatasetCard:
     """A card built directly: no member hashes, so what it loads is unverified."""
     return DatasetCard(
         id=f"beir/{name}",
         name=name,
-        url=url or f"https://example.org/{name}.zip",
+        locations=(f"beir/{name}.zip", f"beir/{name}", f"{name}.zip", name),
+        marker="corpus.jsonl",
         licence="test",
-        zip_md5=zip_md5,
+        url=url or f"https://example.org/{name}.zip",
+        archive_md5=archive_md5,
     )
 
 
@@ -81,13 +85,25 @@ def test_scifact_test_split_counts_and_verification(scifact: BeirDataset) -> Non
     assert len(scifact.queries) == 300
     assert sum(len(docs) for docs in scifact.qrels.values()) == 339
     assert set(scifact.queries) == set(scifact.qrels)
-    record = scifact.record
-    assert record.id == "beir/scifact"
-    assert record.counts == {"corpus": 5183, "queries": 300, "qrels": 339}
-    assert record.verified is True
-    assert record.files == {name: SCIFACT.members[name] for name in TEST_MEMBERS}
-    assert record.fingerprint == fingerprint(record.files)
+    inputs = scifact.inputs
+    assert inputs.id == "beir/scifact"
+    assert inputs.counts == {"corpus": 5183, "queries": 300, "qrels": 339}
+    assert inputs.verified is True
+    assert inputs.files == {name: SCIFACT.splits["test"].members[name] for name in TEST_MEMBERS}
+    assert inputs.files == dict(SCIFACT.splits["test"].members)
+    assert inputs.fingerprint == fingerprint(inputs.files)
+    assert (inputs.generator, inputs.seed) == (None, None)  # read from files, not generated
     assert len({doc.id for doc in scifact.corpus}) == 5183
+
+
+def test_scifact_train_split_is_verified_against_its_own_card(data_root: Path, scifact: BeirDataset) -> None:
+    train = load_beir(SCIFACT, data_root, "train")
+    assert train.inputs.verified is True
+    assert train.inputs.counts == {"corpus": 5183, "queries": 809, "qrels": 919}
+    assert train.inputs.files == dict(SCIFACT.splits["train"].members)
+    assert set(train.queries) == set(train.qrels)
+    assert not set(train.queries) & set(scifact.queries)  # BEIR train = SciFact train, test = SciFact dev
+    assert train.inputs.fingerprint != scifact.inputs.fingerprint
 
 
 def test_fingerprint_is_the_sha256_of_sorted_path_lines() -> None:
@@ -98,14 +114,14 @@ def test_fingerprint_is_the_sha256_of_sorted_path_lines() -> None:
     assert fingerprint({**files, "queries.jsonl": "c" * 64}) != fingerprint(files)
 
 
-def test_zip_and_unzipped_folder_give_the_same_record_and_data(
+def test_zip_and_unzipped_folder_give_the_same_inputs_and_data(
     scifact: BeirDataset, unzipped_root: Path
 ) -> None:
     source = locate(SCIFACT, unzipped_root)
     assert not source.is_zip
     assert source.display == "beir/scifact"
     unzipped = load_beir(SCIFACT, unzipped_root, "test")
-    assert unzipped.record == scifact.record
+    assert unzipped.inputs == scifact.inputs
     assert unzipped.corpus == scifact.corpus
     assert unzipped.queries == scifact.queries
     assert unzipped.qrels == scifact.qrels
@@ -118,18 +134,22 @@ def test_a_corrupted_copy_loads_unverified(scifact: BeirDataset, unzipped_root: 
     data[at] = ord("Z") if data[at] != ord("Z") else ord("Y")
     corpus.write_bytes(bytes(data))
     damaged = load_beir(SCIFACT, unzipped_root, "test")
-    assert damaged.record.verified is False
-    assert damaged.record.counts == scifact.record.counts
-    assert damaged.record.files["corpus.jsonl"] != SCIFACT.members["corpus.jsonl"]
-    assert damaged.record.files["queries.jsonl"] == SCIFACT.members["queries.jsonl"]
-    assert damaged.record.fingerprint != scifact.record.fingerprint
+    assert damaged.inputs.verified is False
+    assert damaged.inputs.counts == scifact.inputs.counts
+    members = SCIFACT.splits["test"].members
+    assert damaged.inputs.files["corpus.jsonl"] != members["corpus.jsonl"]
+    assert damaged.inputs.files["queries.jsonl"] == members["queries.jsonl"]
+    assert damaged.inputs.fingerprint != scifact.inputs.fingerprint
+    assert SCIFACT.mismatch("test", damaged.inputs.files, damaged.inputs.counts) == (
+        "the dataset fingerprint differs from the data card's"
+    )
 
 
 def test_a_card_without_member_hashes_loads_unverified(tmp_path: Path) -> None:
     write_tiny(tmp_path / "beir" / "tiny")
     data = load_beir(tiny_card(), tmp_path, "test")
-    assert data.record.verified is False
-    assert data.record.counts == {"corpus": 3, "queries": 2, "qrels": 3}
+    assert data.inputs.verified is False
+    assert data.inputs.counts == {"corpus": 3, "queries": 2, "qrels": 3}
     # queries are those judged in the split; grade 0 kept as given (GenericDataLoader)
     assert data.queries == {"q1": "first", "q2": "second"}
     assert data.qrels == {"q1": {"d1": 1, "d2": 0}, "q2": {"d3": 2}}
@@ -140,14 +160,25 @@ def test_a_card_without_member_hashes_loads_unverified(tmp_path: Path) -> None:
 
 
 def test_missing_dataset_says_where_to_put_it(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(DataNotFound) as caught:
         load_beir(SCIFACT, tmp_path, "test")
     message = str(caught.value)
+    assert caught.value.dataset == "beir/scifact"
     assert message.startswith("beir/scifact: ")
-    assert "put scifact.zip" in message
-    assert "at beir/scifact.zip" in message
+    assert f"not found under {tmp_path}" in message
+    assert "put it at beir/scifact.zip there" in message
     assert SCIFACT.url in message
     assert "harness fetch beir/scifact" in message
+    assert "\n" not in message
+    assert not is_present(SCIFACT, tmp_path)
+
+
+def test_a_dataset_without_a_published_archive_is_not_offered_to_fetch(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFound) as caught:
+        locate(tiny_card(), tmp_path)
+    message = str(caught.value)
+    assert "put it at beir/tiny.zip there (from https://example.org/tiny.zip)" in message
+    assert "harness fetch" not in message
 
 
 @pytest.mark.parametrize("kind", ["missing", "file"])
@@ -155,11 +186,23 @@ def test_a_data_root_that_is_not_a_folder_names_data_dir(tmp_path: Path, kind: s
     root = tmp_path / "nowhere"
     if kind == "file":
         root.write_text("not a folder")
-    with pytest.raises(InputError) as caught:
-        locate(SCIFACT, root)
-    assert caught.value.where == "--data-dir"
-    assert str(caught.value).startswith("--data-dir: ")
-    assert "not a folder" in str(caught.value)
+    for call in (
+        lambda: locate(SCIFACT, root),
+        lambda: check_data_root(root),
+        lambda: is_present(SCIFACT, root),
+    ):
+        with pytest.raises(SettingError) as caught:
+            call()
+        assert caught.value.setting == "data_root"
+        assert FLAGS[caught.value.setting] == "--data-dir"  # as the CLI reports it
+        assert caught.value.message == f"{root} is not a folder (set --data-dir or HARNESS_DATA)"
+
+
+def test_is_present_finds_the_real_data(data_root: Path, unzipped_root: Path, tmp_path: Path) -> None:
+    assert is_present(SCIFACT, data_root)
+    assert is_present(SCIFACT, unzipped_root)
+    assert not is_present(CARDS["nfcorpus"], data_root)  # not in the shared data
+    check_data_root(data_root)  # a folder: no error
 
 
 def test_locate_prefers_the_zip_under_the_suite_folder(tmp_path: Path) -> None:
@@ -179,20 +222,21 @@ def test_locate_prefers_the_zip_under_the_suite_folder(tmp_path: Path) -> None:
         ("tiny.zip", True, ""),
         ("tiny", False, ""),
     ]
-    assert card.locations() == tuple(display for display, _, _ in expected)
+    assert card.locations == tuple(display for display, _, _ in expected)
+    assert beir_card("tiny", "0" * 32).locations == card.locations
     records = []
     for display, is_zip, prefix in expected:
         source = locate(card, root)
         assert (source.display, source.is_zip, source.prefix) == (display, is_zip, prefix)
         assert source.path == root / display
-        records.append(load_beir(card, root, "test").record)
+        records.append(load_beir(card, root, "test").inputs)
         target = root / display
         if target.is_dir():
             shutil.rmtree(target)
         else:
             target.unlink()
     assert all(record == records[0] for record in records)  # the same bytes everywhere: one record
-    with pytest.raises(InputError, match="not found under"):
+    with pytest.raises(DataNotFound, match="not found under"):
         locate(card, root)
 
 
@@ -313,7 +357,7 @@ def test_fetch_saves_a_verified_download_at_the_first_location(
     tmp_path: Path, tiny_zip: tuple[Path, str]
 ) -> None:
     archive, md5 = tiny_zip
-    card = tiny_card(url=archive.as_uri(), zip_md5=md5)
+    card = tiny_card(url=archive.as_uri(), archive_md5=md5)
     root = tmp_path / "data"
     seen: list[tuple[int, int | None]] = []
     path = fetch(card, root, progress=lambda done, total: seen.append((done, total)))
@@ -321,14 +365,14 @@ def test_fetch_saves_a_verified_download_at_the_first_location(
     assert path.read_bytes() == archive.read_bytes()
     assert seen[-1] == (archive.stat().st_size, archive.stat().st_size)
     assert sorted(p.name for p in (root / "beir").iterdir()) == ["tiny.zip"]
-    assert load_beir(card, root, "test").record.counts == {"corpus": 3, "queries": 2, "qrels": 3}
+    assert load_beir(card, root, "test").inputs.counts == {"corpus": 3, "queries": 2, "qrels": 3}
 
 
 def test_fetch_with_a_wrong_md5_fails_and_leaves_nothing(tmp_path: Path, tiny_zip: tuple[Path, str]) -> None:
     archive, md5 = tiny_zip
     wrong = "0" * 32
     assert wrong != md5
-    card = tiny_card(url=archive.as_uri(), zip_md5=wrong)
+    card = tiny_card(url=archive.as_uri(), archive_md5=wrong)
     root = tmp_path / "data"
     with pytest.raises(HarnessError, match=f"md5 {md5} differs from the published {wrong}"):
         fetch(card, root)
@@ -336,15 +380,56 @@ def test_fetch_with_a_wrong_md5_fails_and_leaves_nothing(tmp_path: Path, tiny_zi
 
 
 def test_fetch_from_an_unreachable_url_fails_and_leaves_nothing(tmp_path: Path) -> None:
-    card = tiny_card(url=(tmp_path / "absent.zip").as_uri(), zip_md5="0" * 32)
+    card = tiny_card(url=(tmp_path / "absent.zip").as_uri(), archive_md5="0" * 32)
     with pytest.raises(HarnessError, match="download failed"):
         fetch(card, tmp_path / "data")
     assert list((tmp_path / "data" / "beir").iterdir()) == []
 
 
 def test_every_card_has_a_beir_url_and_md5() -> None:
-    for card_id, card in CARDS.items():
-        assert card.id == card_id == f"beir/{card.name}"
+    for name, card in CARDS.items():
+        assert card.name == name
+        assert card.id == f"beir/{name}"
         assert card.url.endswith(f"/{card.name}.zip")
-        assert card.zip_md5 is not None
-        assert len(card.zip_md5) == 32
+        assert card.archive_md5 is not None
+        assert len(card.archive_md5) == 32
+        assert card.locations[0] == f"beir/{name}.zip"
+        assert card.marker == "corpus.jsonl"
+    assert [name for name, card in CARDS.items() if card.has_checksums] == ["scifact"]
+
+
+# --- data cards -----------------------------------------------------------------------------------
+
+
+def test_card_mismatch_says_why_the_inputs_are_not_the_card() -> None:
+    files, counts = dict(SCIFACT.splits["test"].members), dict(SCIFACT.splits["test"].counts)
+    assert SCIFACT.mismatch("test", files, counts) == ""
+    assert SCIFACT.mismatch("test", dict(reversed(files.items())), counts) == ""  # order does not matter
+    assert SCIFACT.mismatch("train", files, counts) == "the dataset fingerprint differs from the data card's"
+    assert SCIFACT.mismatch("test", {**files, "corpus.jsonl": "0" * 64}, counts) == (
+        "the dataset fingerprint differs from the data card's"
+    )
+    partial = {name: sha for name, sha in files.items() if name != "queries.jsonl"}
+    assert SCIFACT.mismatch("test", partial, counts) == "the dataset fingerprint differs from the data card's"
+    assert SCIFACT.mismatch("test", files, {**counts, "corpus": 5184}) == (
+        "the dataset counts differ from the data card's"
+    )
+    assert SCIFACT.mismatch("test", files, {"corpus": 5183, "queries": 300}) == (
+        "the dataset counts differ from the data card's"
+    )
+    assert SCIFACT.mismatch("dev", files, counts) == (
+        "the data card of beir/scifact lists no checksums for split 'dev'"
+    )
+    assert CARDS["nfcorpus"].mismatch("test", files, counts) == (
+        "the data card of beir/nfcorpus lists no checksums for split 'test'"
+    )
+
+
+def test_has_checksums_needs_member_hashes() -> None:
+    assert SCIFACT.has_checksums
+    assert not tiny_card().has_checksums
+    counted = beir_card("counted", "0" * 32, splits={"test": SplitCard(counts={"queries": 3})})
+    assert not counted.has_checksums
+    assert counted.mismatch("test", {}, {"queries": 3}) == (
+        "the data card of beir/counted lists no checksums for split 'test'"
+    )

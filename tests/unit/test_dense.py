@@ -8,6 +8,7 @@ pooling, normalisation or tokeniser shows up here first.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import InputError
+from harness.errors import SettingError
 from harness.models.dense import (
     MINILM_ID,
     MINILM_REVISION,
@@ -170,19 +171,21 @@ def test_weights_sha256_covers_weight_files_only(tmp_path: Path) -> None:
     assert weights_sha256(tmp_path) == (hashlib.sha256(lines.encode()).hexdigest(), files)
 
 
-def test_an_unknown_hub_id_offline_is_a_quick_input_error() -> None:
+def test_an_unknown_hub_id_offline_is_a_quick_setting_error() -> None:
     started = time.monotonic()
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(SettingError) as caught:
         resolve("no/such-model")
     assert time.monotonic() - started < 10
-    assert caught.value.where == "--model"
-    assert "no/such-model" in str(caught.value)
+    assert caught.value.setting == "model"  # the CLI reports it against --model
+    assert "no/such-model" in caught.value.message
+    assert "HF_HUB_OFFLINE" in caught.value.message
 
 
-def test_a_folder_without_a_model_is_an_input_error(tmp_path: Path) -> None:
+def test_a_folder_without_a_model_is_a_setting_error(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a model")
-    with pytest.raises(InputError, match="holds no sentence-transformers model"):
+    with pytest.raises(SettingError, match="holds no sentence-transformers model") as caught:
         resolve(str(tmp_path))
+    assert caught.value.setting == "model"
 
 
 def test_a_local_model_folder_resolves_without_a_revision() -> None:
@@ -260,3 +263,25 @@ def test_minilm_corpus_through_the_cache_equals_direct_encoding(
     np.testing.assert_allclose(cached, direct, atol=1e-6)
     np.testing.assert_array_equal(again, cached)
     assert len([p for p in tmp_path.rglob("chunk-*.npy")]) == 2
+
+
+def test_minilm_sentences_go_through_the_cache(minilm: SentenceTransformerEncoder, tmp_path: Path) -> None:
+    """``encode`` (STS pairs, probe inputs) is cached under its own role, apart from queries."""
+    direct = minilm.encode(SENTENCES)
+    minilm.cache = EmbeddingCache(tmp_path, chunk_rows=2)
+    try:
+        cached = minilm.encode(SENTENCES)
+        again = minilm.encode(SENTENCES)
+        folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+        as_queries = minilm.encode_queries(SENTENCES)
+    finally:
+        minilm.cache = None
+    np.testing.assert_allclose(cached, direct, atol=1e-6)
+    np.testing.assert_array_equal(again, cached)
+    (folder,) = folders  # the second call read the first call's chunks
+    assert len(list(folder.glob("chunk-*.npy"))) == 2
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert (manifest["role"], manifest["text_preparation"], manifest["rows"]) == ("sentence", "as given", 3)
+    np.testing.assert_allclose(as_queries, direct, atol=1e-6)  # no query prompt: the same vectors ...
+    roles = {json.loads((p / "manifest.json").read_text())["role"] for p in tmp_path.iterdir()}
+    assert roles == {"sentence", "query"}  # ... under another key

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -61,7 +63,9 @@ def expected(texts: Sequence[str] = TEXTS) -> FloatArray:
     return np.stack([fake_vector(text) for text in texts])
 
 
-def run(root: Path, encoder: Callable[[Sequence[str]], FloatArray], texts: Sequence[str] = TEXTS):
+def run(
+    root: Path, encoder: Callable[[Sequence[str]], FloatArray], texts: Sequence[str] = TEXTS
+) -> tuple[FloatArray, ChunkStats]:
     key = cache_key(SETTINGS, IDS[: len(texts)], texts)
     return EmbeddingCache(root, chunk_rows=CHUNK_ROWS).embeddings(key, texts, encoder, dict(SETTINGS))
 
@@ -237,3 +241,16 @@ def test_a_cache_written_with_another_chunk_size_is_read_with_its_own_layout(tmp
     vectors, stats = EmbeddingCache(tmp_path, chunk_rows=1).embeddings(key, TEXTS, encoder, dict(SETTINGS))
     np.testing.assert_array_equal(vectors, expected())
     assert stats == ChunkStats(reused=N_CHUNKS, computed=0)
+
+
+def test_cache_files_are_private_to_the_user(tmp_path: Path) -> None:
+    """Caches are written atomically with mkstemp's 0600 (unlike results files, which are 0644)."""
+    old_umask = os.umask(0o022)
+    try:
+        run(tmp_path, CountingEncoder())
+    finally:
+        os.umask(old_umask)
+    (folder,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    files = sorted(folder.iterdir())
+    assert len(files) == 2 * N_CHUNKS + 1  # chunks, their sidecars and the manifest
+    assert {stat.S_IMODE(path.stat().st_mode) for path in files} == {0o600}

@@ -15,7 +15,7 @@ from pathlib import Path
 from harness.data.cards import DatasetCard, fingerprint
 from harness.data.files import DatasetSource, locate, sha256_bytes
 from harness.errors import InputError
-from harness.results import DatasetRecord
+from harness.results import Inputs
 from harness.types import Document, Qrels
 
 
@@ -26,7 +26,7 @@ class BeirDataset:
     corpus: tuple[Document, ...]
     queries: dict[str, str]
     qrels: Qrels
-    record: DatasetRecord
+    inputs: Inputs
 
 
 def _jsonl(data: bytes, where: str) -> list[tuple[int, dict[str, object]]]:
@@ -106,7 +106,12 @@ def read_qrels(data: bytes, where: str) -> tuple[Qrels, int]:
 
 
 def load_beir(card: DatasetCard, data_root: Path, split: str) -> BeirDataset:
-    """Read one split and record what was read: member sha256s, fingerprint, counts, verified."""
+    """Read one split and record what was read: member sha256s, fingerprint, counts, verified.
+
+    Raises:
+        SettingError, DataNotFound: the data root or the dataset is missing.
+        InputError: a member file is malformed, naming the file (relative to the data root) and line.
+    """
     source: DatasetSource = locate(card, data_root)
     members = {name: source.read(name) for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
     corpus = read_corpus(members["corpus.jsonl"], source.name_of("corpus.jsonl"))
@@ -121,14 +126,11 @@ def load_beir(card: DatasetCard, data_root: Path, split: str) -> BeirDataset:
     queries = {qid: all_queries[qid] for qid in qrels}
     files = {name: sha256_bytes(data) for name, data in members.items()}
     counts = {"corpus": len(corpus), "queries": len(queries), "qrels": qrel_rows}
-    expected = card.splits.get(split)
-    verified = (
-        bool(card.members)
-        and all(card.members.get(name) == sha for name, sha in files.items())
-        and expected is not None
-        and counts == {"corpus": expected.corpus, "queries": expected.queries, "qrels": expected.qrels}
+    inputs = Inputs(
+        id=card.id,
+        files=files,
+        fingerprint=fingerprint(files),
+        counts=counts,
+        verified=not card.mismatch(split, files, counts),
     )
-    record = DatasetRecord(
-        id=card.id, files=files, fingerprint=fingerprint(files), counts=counts, verified=verified
-    )
-    return BeirDataset(corpus=corpus, queries=queries, qrels=qrels, record=record)
+    return BeirDataset(corpus=corpus, queries=queries, qrels=qrels, inputs=inputs)

@@ -4,7 +4,8 @@ Settings follow Pyserini's BEIR reproductions (castorini/pyserini, pyserini/2cr/
 hits per query; with ``--remove-query`` a hit whose doc id equals the query id is dropped (ArguAna and
 Quora hold their queries in the corpus; BEIR's evaluator does the same with ignore_identical_ids),
 so k + 1 hits are fetched and the run is cut back to k after the drop. Missing queries score 0
-(``trec_eval -c``).
+(``trec_eval -c``). Every measure is a mean over queries, so a file's aggregates are checked against
+its per-query values, and those against the queries of the local qrels when the data is here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.beir import BeirDataset, load_beir
 from harness.data.cards import DatasetCard
+from harness.errors import FieldError
+from harness.metrics.measures import Measure, measure
 from harness.metrics.retrieval import drop_self_hits, retrieval_scores, truncate
 from harness.models.dense import DenseRetriever
 from harness.models.protocols import Encoder, IndexSize, Retriever
-from harness.tasks.base import Scores
+from harness.results import ItemValues, TaskResult
+from harness.suites.base import Scores
+from harness.suites.beir.data import BeirDataset, load_beir
+from harness.suites.checks import check_item_means
 from harness.timing import Timer
 from harness.types import JSONValue
 
@@ -29,18 +34,20 @@ class RetrievalTask:
     """One BEIR dataset split as a task; ``version`` changes whenever scoring or data handling does."""
 
     card: DatasetCard
-    data_root: Path
     split: str = "test"
     k: int = 1000
     remove_self_hits: bool = True
     metrics: tuple[str, ...] = BEIR_METRICS
     main_metric: str = "ndcg@10"
     version: int = 1
-    model_type: tuple[type, ...] = (Retriever, Encoder)
 
     @property
     def name(self) -> str:
         return self.card.id
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return tuple(measure(name) for name in self.metrics)
 
     def settings(self) -> dict[str, JSONValue]:
         return {
@@ -50,8 +57,8 @@ class RetrievalTask:
             "ties": "doc id desc",
         }
 
-    def load(self) -> BeirDataset:
-        return load_beir(self.card, self.data_root, self.split)
+    def load(self, data_root: Path) -> BeirDataset:
+        return load_beir(self.card, data_root, self.split)
 
     def evaluate(self, model: Retriever | Encoder, data: BeirDataset, timer: Timer) -> Scores:
         retriever = model if isinstance(model, Retriever) else DenseRetriever(model)
@@ -62,6 +69,19 @@ class RetrievalTask:
         with timer("evaluate"):
             if self.remove_self_hits:
                 run = drop_self_hits(run)
-            metrics, per_item = retrieval_scores(data.qrels, truncate(run, self.k), self.metrics)
-        size = retriever.index_bytes() if isinstance(retriever, IndexSize) else None
-        return Scores(metrics=metrics, per_item=per_item, index_bytes=size)
+            metrics, per_query = retrieval_scores(data.qrels, truncate(run, self.k), self.metrics)
+        sizes = {"index": retriever.index_bytes()} if isinstance(retriever, IndexSize) else {}
+        return Scores(metrics=metrics, per_item=ItemValues(kind="query", values=per_query), sizes_bytes=sizes)
+
+    def check(self, result: TaskResult, data: BeirDataset | None) -> None:
+        """Aggregates are means of one value per query (the local qrels' queries where the data is here)."""
+        items = check_item_means(result, self, "query", "queries")
+        if data is None or data.inputs.fingerprint != result.inputs.fingerprint:
+            return
+        judged = data.qrels.keys()
+        if items != judged:
+            stray = sorted(items - judged) or sorted(judged - items)
+            raise FieldError(
+                "per_item.values",
+                f"scores other queries than the qrels of the local data (e.g. {stray[0]!r})",
+            )

@@ -1,0 +1,227 @@
+"""What a suite and a task are: the contract every suite implements and every consumer reads.
+
+A **task** (``Task``) is one named, versioned evaluation: ``load(data_root)`` reads and verifies its
+inputs, ``evaluate(model, data, timer)`` computes its ``Scores``, and ``check(result, data)``
+re-derives its metrics from what a results file carries (the mean of per-query values for
+retrieval; Spearman from the per-pair predictions and the local gold scores for STS), raising a
+``FieldError`` naming the field that does not hold. ``version`` changes whenever data handling or
+scoring changes; only equal versions compare.
+
+A **suite** (``Suite``) is a named set of tasks plus what the rest of the harness needs to know
+about them: which model types it accepts, which tasks exist and which are present locally, and
+what the board shows beside the scores (``BoardSpec``: speed and size columns, plots). The
+registry maps suite names to suites; ``harness list``, the runner, ``submit`` and the board read
+only that. ``CardSuite`` builds a suite from data cards and a task factory, which is what the
+builtin suites are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
+
+from harness.data.cards import DatasetCard
+from harness.data.files import check_data_root, is_present, locate
+from harness.errors import SettingError
+from harness.metrics.measures import Measure
+from harness.results import Inputs, ItemValues, Predictions, Replicate, TaskResult
+from harness.timing import Timer
+from harness.types import JSONValue
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What ``Task.evaluate`` computed: aggregates at full precision, plus the slots its suite fills."""
+
+    metrics: dict[str, float]
+    per_item: ItemValues | None = None
+    predictions: Predictions | None = None
+    replicates: tuple[Replicate, ...] = ()
+    sizes_bytes: dict[str, int] = field(default_factory=dict)
+
+
+class TaskData(Protocol):
+    """Whatever ``Task.load`` returns carries the record of what it read."""
+
+    @property
+    def inputs(self) -> Inputs: ...
+
+
+DataT = TypeVar("DataT", bound=TaskData)
+ModelT = TypeVar("ModelT", contravariant=True)
+
+
+class Task(Protocol[DataT, ModelT]):
+    """A named, versioned evaluation; ``name`` is ``suite/dataset`` in lower-kebab case."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def split(self) -> str: ...
+
+    @property
+    def main_metric(self) -> str: ...
+
+    @property
+    def measures(self) -> tuple[Measure, ...]: ...
+
+    @property
+    def card(self) -> DatasetCard | None:
+        """The data card the inputs are verified against (None: generated inputs)."""
+        ...
+
+    def settings(self) -> dict[str, JSONValue]:
+        """Settings that change the scores (k, self-hit removal ...); recorded in the results file."""
+        ...
+
+    def load(self, data_root: Path) -> DataT: ...
+
+    def evaluate(self, model: ModelT, data: DataT, timer: Timer) -> Scores: ...
+
+    def check(self, result: TaskResult, data: DataT | None) -> None:
+        """Re-derive the metrics from ``result`` (and the local ``data`` when present).
+
+        Raises:
+            FieldError: a field of ``result`` does not hold, named relative to the task result.
+        """
+        ...
+
+
+AnyTask: TypeAlias = Task[Any, Any]
+"""A task of some data and model type: a suite's tasks share neither across suites. The runner
+checks the model against the suite's ``model_types`` and feeds each task's ``load`` to its own
+``evaluate`` (``runner.run_task`` is generic over the pair)."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A speed column: ``inputs.counts[count] / timings_s[phase]``, summed over a row's cells."""
+
+    label: str
+    count: str
+    phase: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Size:
+    """A size column: ``sizes_bytes[key]`` in MiB, summed over a row's cells (known if every cell has it)."""
+
+    label: str
+    key: str
+    help: str
+
+
+Plot = Literal["quality_vs_speed", "per_task"]
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """What the board shows for a suite beside the scores; ``rates[0]`` is the speed axis of plots."""
+
+    rates: tuple[Rate, ...] = ()
+    sizes: tuple[Size, ...] = ()
+    plots: tuple[Plot, ...] = ("quality_vs_speed", "per_task")
+
+
+@dataclass(frozen=True)
+class TaskSelection:
+    """The tasks a run will do, and the suite's datasets skipped because they are not present locally."""
+
+    tasks: tuple[AnyTask, ...]
+    skipped: tuple[str, ...] = ()
+
+
+class Suite(Protocol):
+    """A named set of tasks and what the harness needs to know about them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def model_types(self) -> tuple[type, ...]:
+        """The model protocols the suite runs (``Encoder``, ``Retriever`` ...); others are refused."""
+        ...
+
+    @property
+    def board(self) -> BoardSpec: ...
+
+    def datasets(self) -> tuple[str, ...]:
+        """Every dataset name of the suite (``scifact``), in display order."""
+        ...
+
+    def task(self, dataset: str, split: str) -> AnyTask:
+        """The task for one dataset and split.
+
+        Raises:
+            SettingError: ``datasets`` for an unknown dataset, ``split`` for an unknown split.
+        """
+        ...
+
+    def select(self, data_root: Path, datasets: Sequence[str] | None, split: str | None) -> TaskSelection:
+        """The tasks for ``datasets`` (default: every dataset present under ``data_root``).
+
+        Raises:
+            SettingError: an unknown dataset or split, or no dataset present.
+            DataNotFound: a named dataset is not under ``data_root``.
+        """
+        ...
+
+
+TaskFactory = Callable[[DatasetCard, str], AnyTask]
+
+
+@dataclass(frozen=True)
+class CardSuite:
+    """A ``Suite`` whose tasks are one per data card and split, made by ``make_task``."""
+
+    name: str
+    description: str
+    model_types: tuple[type, ...]
+    cards: Mapping[str, DatasetCard]
+    make_task: TaskFactory
+    board: BoardSpec = BoardSpec()
+    default_split: str = "test"
+
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(self.cards)
+
+    def _card(self, dataset: str) -> DatasetCard:
+        card = self.cards.get(dataset)
+        if card is None:
+            raise SettingError(
+                "datasets", f"unknown {self.name} dataset {dataset!r}; known: {', '.join(self.cards)}"
+            )
+        return card
+
+    def task(self, dataset: str, split: str) -> AnyTask:
+        card = self._card(dataset)
+        if card.splits and split not in card.splits:
+            raise SettingError("split", f"{card.id} has no split {split!r}; it has {', '.join(card.splits)}")
+        return self.make_task(card, split)
+
+    def select(self, data_root: Path, datasets: Sequence[str] | None, split: str | None) -> TaskSelection:
+        chosen_split = split or self.default_split
+        if datasets:
+            tasks = tuple(self.task(name, chosen_split) for name in datasets)
+            for name in datasets:
+                locate(self.cards[name], data_root)  # a missing dataset is named before the model loads
+            return TaskSelection(tasks)
+        check_data_root(data_root)
+        present = [name for name, card in self.cards.items() if is_present(card, data_root)]
+        if not present:
+            raise SettingError("data_root", f"no {self.name} dataset found under {data_root}")
+        skipped = tuple(self.cards[name].id for name in self.cards if name not in present)
+        usable = [n for n in present if not self.cards[n].splits or chosen_split in self.cards[n].splits]
+        if not usable:
+            raise SettingError("split", f"no {self.name} dataset present here has a split {chosen_split!r}")
+        return TaskSelection(tuple(self.task(name, chosen_split) for name in usable), skipped)
