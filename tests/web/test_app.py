@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,19 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
-from factories import make_results, make_task_result
+from factories import make_results, make_sts_results, make_task_result, make_verification
 from streamlit.testing.v1 import AppTest
 
-from harness import board_queries, store
+from harness import store
+from harness.board import PAGE
+from harness.board import queries as bq
+from harness.registry import SUITES
 from harness.results import ResultsFile, digest
 
 EARLIER = datetime(2025, 6, 1, tzinfo=UTC)
-APP = Path(__file__).resolve().parents[2] / "leaderboard" / "app.py"
+SHIM = Path(__file__).resolve().parents[2] / "leaderboard" / "app.py"
 QUERIES = [str(i) for i in range(40)]
+MIB = 2**20
 
 
 def scores(mean: float, spread: float = 0.1) -> dict[str, float]:
@@ -39,10 +43,21 @@ def with_model(results: ResultsFile, **changes: Any) -> ResultsFile:
 
 def two_tasks(model_id: str, scifact: dict[str, float], nfcorpus: float | None, **kw: Any) -> ResultsFile:
     search_s = kw.pop("search_s", 2.0)
+    index_bytes: Sequence[int] = kw.pop("index_bytes", ())
     tasks = [make_task_result("beir/scifact", per_item=scifact, search_s=search_s)]
     if nfcorpus is not None:
         tasks.append(make_task_result("beir/nfcorpus", nfcorpus, search_s=search_s))
+    if index_bytes:
+        tasks = [
+            task.model_copy(update={"sizes_bytes": {"index": size}})
+            for task, size in zip(tasks, index_bytes, strict=True)
+        ]
     return make_results(model_id, results=tasks, **kw)
+
+
+def argv(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """What ``harness board --db URL`` hands the page: ``streamlit run page.py -- --db URL``."""
+    monkeypatch.setattr(sys, "argv", [str(PAGE), "--db", url])
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +65,13 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("board") / "board.sqlite"
     url = f"sqlite:///{path}"
     engine = store.connect(url)
-    strong = two_tasks("org/strong", scores(0.8), 0.40, revision="a" * 40, search_s=4.0)
+    strong = two_tasks(
+        "org/strong", scores(0.8), 0.40, revision="a" * 40, search_s=4.0, index_bytes=(3 * MIB, MIB)
+    )
     strong = with_model(strong, n_parameters=110_000_000, parameters={"pooling": "cls", "dimension": 768})
     weak = two_tasks("org/weak", scores(0.5), None, revision="b" * 40, search_s=1.0)
     weak = with_model(weak, n_parameters=22_000_000, parameters={"pooling": "mean", "dimension": 384})
-    bm25 = two_tasks("bm25-test", scores(0.79), 0.30, search_s=0.5)
+    bm25 = two_tasks("bm25-test", scores(0.79), 0.30, search_s=0.5, index_bytes=(MIB // 2, MIB // 4))
     bm25 = with_model(bm25, kind="sparse", n_parameters=None, parameters={"k1": 0.9, "b": 0.4})
     sent_in = with_model(two_tasks("team/sent-in", scores(0.6), 0.35), kind="hybrid", n_parameters=None)
     unverified = make_results("org/off-card", ndcg=0.99, verified=False)
@@ -63,17 +80,41 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store.ingest(engine, weak)
     store.ingest(engine, older_but_better)
     store.ingest(engine, bm25)
-    store.ingest(engine, sent_in, origin="submission")
+    store.ingest(engine, sent_in.model_copy(update={"origin": "submission"}))
     store.ingest(engine, unverified)
-    store.mark_reproduced(engine, digest(bm25))
+    assert store.record_verification(engine, digest(bm25), make_verification())
     engine.dispose()
     yield url
 
 
 @pytest.fixture
 def app(database: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("HARNESS_DB", database)
-    return AppTest.from_file(str(APP), default_timeout=60)
+    argv(monkeypatch, database)
+    monkeypatch.delenv("HARNESS_DB", raising=False)
+    return AppTest.from_file(str(PAGE), default_timeout=60)
+
+
+@pytest.fixture(scope="module")
+def sts_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two suites: a beir run, and sts runs of two encoders (one with two datasets, from two files)."""
+    path = tmp_path_factory.mktemp("board-sts") / "board.sqlite"
+    url = f"sqlite:///{path}"
+    engine = store.connect(url)
+    store.ingest(engine, make_results("org/encoder", ndcg=0.6))
+    store.ingest(engine, make_sts_results("org/encoder", spearman=0.82, sentences=100, encode_s=0.25))
+    store.ingest(
+        engine,
+        make_sts_results("org/encoder", task="sts/sickr", spearman=0.78, sentences=60, encode_s=0.25),
+    )
+    store.ingest(engine, make_sts_results("org/small", spearman=0.7, pearson=0.6, sentences=30, encode_s=2.0))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def sts_app(sts_database: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    argv(monkeypatch, sts_database)
+    return AppTest.from_file(str(PAGE), default_timeout=60)
 
 
 def ran(at: AppTest) -> AppTest:
@@ -109,7 +150,18 @@ def test_table_shows_every_verified_row_with_missing_cells_as_a_dash(app: AppTes
     assert table.proto.placeholder == "–"  # and the grid draws a missing value as a dash
     assert text.loc["org/strong@aaaaaaaaaaaa", "scifact"] == f"{sum(scores(0.8).values()) / 40:.4f}"
     assert text.loc["bm25-test", "nfcorpus"] == "0.3000"
+    # the beir suite's BoardSpec: queries/s, docs/s and index MiB, derived from the stored timings and sizes
+    assert [c for c in text.columns if c in ("queries/s", "docs/s", "index MiB", "sentences/s")] == [
+        "queries/s",
+        "docs/s",
+        "index MiB",
+    ]
     assert text.loc["bm25-test", "queries/s"] == "600"  # 300 queries / 0.5 s
+    assert text.loc["org/strong@aaaaaaaaaaaa", "queries/s"] == "75"  # 600 queries / 8 s
+    assert text.loc["bm25-test", "docs/s"] == "5,183"  # 10,366 documents / 2 s of indexing
+    assert text.loc["org/strong@aaaaaaaaaaaa", "index MiB"] == "4.0"  # 3 MiB + 1 MiB
+    assert text.loc["bm25-test", "index MiB"] == "0.8"  # 0.75 MiB, one decimal
+    assert text.loc["org/weak@bbbbbbbbbbbb", "index MiB"] == "–"  # not recorded
     assert text.loc["org/strong@aaaaaaaaaaaa", "params (M)"] == "110.0"
     assert text.loc["org/strong@aaaaaaaaaaaa", "dim"] == "768"
     assert text.loc["bm25-test", "params (M)"] == "–"
@@ -139,9 +191,10 @@ def test_rows_are_sorted_by_mean_and_best_values_are_marked(app: AppTest) -> Non
     assert list(table.value["model"])[:2] == ["org/strong@aaaaaaaaaaaa", "bm25-test"]
     styles = table.proto.arrow_data.styler.styles
     assert "font-weight: 700" in styles  # the best of each column is highlighted
-    best = board_queries.best_values(table.value, {"scifact": True, "queries/s": True})
+    best = bq.best_values(table.value, {"scifact": True, "queries/s": True, "index MiB": False})
     assert best["scifact"] == table.value["scifact"].max()
     assert best["queries/s"] == 600
+    assert best["index MiB"] == pytest.approx(0.8)  # smaller is better
 
 
 def test_filters(app: AppTest) -> None:
@@ -151,7 +204,7 @@ def test_filters(app: AppTest) -> None:
     at.pills(key="origins").set_value(["submission"])
     assert set(shown(main_table(ran(at))).index) == {"team/sent-in"}
     at.pills(key="origins").set_value(["local", "submission"])
-    at.pills(key="kinds").set_value(list(board_queries.KINDS))
+    at.pills(key="kinds").set_value(list(bq.KINDS))
     at.toggle(key="reproduced_only").set_value(True)
     assert set(shown(main_table(ran(at))).index) == {"bm25-test"}
     at.toggle(key="reproduced_only").set_value(False)
@@ -161,7 +214,7 @@ def test_filters(app: AppTest) -> None:
 
 def test_empty_suite_says_so(app: AppTest) -> None:
     at = ran(app)
-    assert at.radio(key="suite").options == list(board_queries.SUITES)
+    assert at.radio(key="suite").options == list(SUITES) == ["beir", "sts"]
     at.radio(key="suite").set_value("sts")
     at = ran(at)
     assert any("No results in suite **sts** yet" in info.value for info in at.info)
@@ -231,9 +284,30 @@ def test_a_filter_that_empties_a_column_hides_it(app: AppTest) -> None:
 
 
 def test_an_unreadable_database_is_one_error_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HARNESS_DB", f"sqlite:///{tmp_path / 'missing.sqlite'}")
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert "no such database file" in at.error[0].value
+    argv(monkeypatch, f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    (error,) = at.error
+    assert "no such database file" in error.value and "missing.sqlite" in error.value
+    assert "\n" not in error.value
+
+
+def test_the_page_reads_db_not_harness_db(
+    database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without ``--db`` the page opens the default database, whatever ``HARNESS_DB`` says."""
+    monkeypatch.setattr(sys, "argv", [str(PAGE)])
+    monkeypatch.setenv("HARNESS_DB", database)
+    monkeypatch.chdir(tmp_path)  # no results/harness.sqlite here
+    at = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    (error,) = at.error
+    assert "results/harness.sqlite" in error.value and "no such database file" in error.value
+    assert not at.dataframe
+
+
+def test_the_leaderboard_shim_renders_the_same_page(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = ran(app)
+    shim = ran(AppTest.from_file(str(SHIM), default_timeout=60))
+    assert shown(main_table(shim)).equals(shown(main_table(at)))
 
 
 def test_board_command_refuses_a_missing_database_before_serving(tmp_path: Path) -> None:
@@ -255,3 +329,59 @@ def test_board_command_refuses_a_missing_database_before_serving(tmp_path: Path)
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no such database file" in done.stderr
+
+
+# --- the sts suite ------------------------------------------------------------------------------
+
+
+def test_sts_suite_shows_its_own_speed_column(sts_app: AppTest) -> None:
+    sts_app.query_params["suite"] = "sts"
+    at = ran(sts_app)
+    assert at.radio(key="suite").value == "sts"
+    text = shown(main_table(at))
+    assert list(text.index) == ["org/encoder", "org/small"]  # best shared mean first
+    assert [c for c in text.columns if c in ("queries/s", "docs/s", "index MiB", "sentences/s")] == [
+        "sentences/s"
+    ]
+    assert text.loc["org/encoder", "sentences/s"] == "320"  # 160 sentences / 0.5 s, over both datasets
+    assert text.loc["org/small", "sentences/s"] == "15"  # 30 sentences / 2 s
+    assert text.loc["org/encoder", "stsb"] == "0.8200" and text.loc["org/encoder", "sickr"] == "0.7800"
+    assert text.loc["org/small", "sickr"] == "–"
+    assert text.loc["org/small", "mean"] == "0.7000"  # over stsb, the one dataset both rows have
+    assert "mean over: stsb" in " ".join(c.value for c in at.caption)
+    assert "scifact" not in text.columns  # the beir run stays in its own suite
+
+
+def test_sts_suite_other_metric_and_model_page(sts_app: AppTest) -> None:
+    sts_app.query_params["suite"] = "sts"
+    at = ran(sts_app)
+    at.selectbox(key="metric").set_value("pearson")
+    text = shown(main_table(ran(at)))
+    assert text.loc["org/small", "stsb"] == "0.6000" and text.loc["org/encoder", "stsb"] == "0.7500"
+
+    sts_app.query_params["view"] = "Model"
+    sts_app.query_params["model"] = "org/encoder"
+    at = ran(sts_app)
+    breakdown = next(frame.value for frame in at.dataframe if "spearman" in frame.value.columns)
+    assert set(breakdown["task"]) == {"sts/stsb", "sts/sickr"}
+    assert "sentences/s" in breakdown.columns and "queries/s" not in breakdown.columns
+    assert "harness run --model org/encoder --suite sts" in at.code[0].value
+
+
+def test_sts_compare_has_no_per_item_values_to_test(sts_app: AppTest) -> None:
+    sts_app.query_params["suite"] = "sts"
+    sts_app.query_params["view"] = "Compare"
+    at = ran(sts_app)
+    at.selectbox(key="baseline").set_value("org/small")
+    cells = ran(at).dataframe[0].value.set_index("model")
+    assert cells.loc["org/small", "stsb"].endswith("(baseline)")
+    assert cells.loc["org/encoder", "stsb"] == "0.8200"  # Spearman is a whole-set measure: never marked
+
+
+def test_sts_plots_use_sentences_per_second(sts_app: AppTest) -> None:
+    sts_app.query_params["suite"] = "sts"
+    sts_app.query_params["view"] = "Plots"
+    at = ran(sts_app)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    assert "sentences/s (log)" in charts[0].proto.spec

@@ -1,16 +1,16 @@
 """The board in a real browser: ``harness board`` over the committed reference results, driven by
 Debian's chromium through Playwright (never ``playwright install``).
 
-Checks what a visitor sees: the reference models with their SciFact nDCG@10 to 4 decimals, a
-model page with its provenance, and the product bound from the issue: after the first load,
-switching the view renders the main table in under 2 seconds. The measured seconds and the
+Checks what a visitor sees: the reference models with their SciFact nDCG@10 to 4 decimals, the sts
+suite with its own speed column (sentences/s) when reference sts results are committed (else its
+empty page), a model page with its provenance, and the product bound from the issue: after the
+first load, switching the view renders the main table in under 2 seconds. The measured seconds and the
 screenshot paths are printed. ``BOARD_RESULTS`` may name another folder of results files than
 ``results/`` (for trying the test before reference results are committed).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -25,7 +25,9 @@ from typing import Any
 
 import pytest
 
-from harness import board_queries, store
+from harness import store
+from harness.board import queries as bq
+from harness.results import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -49,6 +51,7 @@ READ_GRID = """grid => Array.from(grid.querySelectorAll('table[role="grid"] tr')
 class Board:
     url: str
     expected: dict[str, float]  # row name -> SciFact nDCG@10 of the newest reference run
+    sts_models: set[str]  # row names of the sts suite (empty: no reference sts results)
     log: Path
 
 
@@ -67,14 +70,23 @@ def newest_scifact(folder: Path) -> dict[str, float]:
     """Row name -> nDCG@10 on SciFact from the newest file of each model@revision, read from the files."""
     newest: dict[str, tuple[str, float]] = {}
     for path in sorted(folder.rglob("*.json")):
-        document = json.loads(path.read_text())
-        for result in document["results"]:
-            if result["task"] == TASK and result["dataset"]["verified"]:
-                model = document["model"]
-                name = board_queries.display_name(model["id"], model["revision"])
-                if name not in newest or document["created_at"] > newest[name][0]:
-                    newest[name] = (document["created_at"], result["metrics"]["ndcg@10"])
+        results = read_results(path)  # any schema version, as ingest reads it
+        for result in results.results:
+            if result.task == TASK and result.inputs.verified and not result.variant:
+                name = bq.display_name(results.model.id, results.model.revision)
+                created = results.created_at.isoformat()
+                if name not in newest or created > newest[name][0]:
+                    newest[name] = (created, result.metrics["ndcg@10"])
     return {name: value for name, (_, value) in newest.items()}
+
+
+def sts_models(folder: Path) -> set[str]:
+    """Row names the sts suite shows (verified data only, the board's default)."""
+    return {
+        bq.display_name(results.model.id, results.model.revision)
+        for results in map(read_results, sorted(folder.rglob("*.json")))
+        if results.suite == "sts" and any(result.inputs.verified for result in results.results)
+    }
 
 
 def free_port() -> int:
@@ -108,6 +120,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     folder = results_folder()
     expected = newest_scifact(folder)
     assert expected, f"no verified {TASK} result in {folder}"
+    sts = sts_models(folder)
     work = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{work / 'board.sqlite'}"
     engine = store.connect(url)
@@ -131,7 +144,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"harness board did not come up on port {port}:\n{log.read_text()}")
             time.sleep(0.25)
-        yield Board(f"http://localhost:{port}/", expected, log)
+        yield Board(f"http://localhost:{port}/", expected, sts, log)
     finally:
         server.terminate()  # harness board exec'd streamlit, so this pid is the server
         try:
@@ -151,6 +164,22 @@ def scifact_cells(page: Any) -> dict[str, str]:
     header, *rows = read_grid(page)
     column = header.index("scifact")
     return {row[0]: row[column] for row in rows if row}
+
+
+def wait_for_sts_table(page: Any, board: Board, timeout_s: float = 10.0) -> list[str]:
+    """Wait until the main table is the sts suite's (its models, its speed column); return its header."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if page.locator(GRID).count():
+            try:
+                header, *rows = read_grid(page)
+            except ValueError:  # header not painted yet
+                header, rows = [], []
+            if "sentences/s" in header and board.sts_models <= {row[0] for row in rows if row}:
+                return header
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the sts table did not show {sorted(board.sts_models)} in {timeout_s} s")
+        page.wait_for_timeout(20)
 
 
 def wait_for_table(page: Any, board: Board, timeout_s: float = 30.0) -> dict[str, str]:
@@ -189,9 +218,17 @@ def test_board_in_a_real_browser(chromium: str, board: Board, capsys: pytest.Cap
             page.wait_for_timeout(800)  # the canvas paints after the accessible table fills
             page.screenshot(path=str(table_shot), full_page=True)
 
-            # switching the view: to an empty suite and back, then a reload; time to the table
+            # the beir suite's speed and size columns, from its BoardSpec
+            header = read_grid(page)[0]
+            assert "queries/s" in header and "sentences/s" not in header, header
+
+            # switching the view: to the sts suite and back, then a reload; time to the table
             page.get_by_text("sts", exact=True).click()
-            page.get_by_text("No results in suite").wait_for(timeout=10_000)
+            if board.sts_models:
+                sts_header = wait_for_sts_table(page, board)
+                assert "queries/s" not in sts_header and "scifact" not in sts_header, sts_header
+            else:
+                page.get_by_text("No results in suite").wait_for(timeout=10_000)
             start = time.perf_counter()
             page.get_by_text("beir", exact=True).click()
             wait_for_table(page, board, timeout_s=10)
@@ -220,7 +257,7 @@ def test_board_in_a_real_browser(chromium: str, board: Board, capsys: pytest.Cap
     with capsys.disabled():
         print(
             f"\nboard: {len(board.expected)} reference models ({', '.join(sorted(board.expected))}); "
-            f"best on SciFact: {best}\n"
+            f"best on SciFact: {best}; sts rows: {', '.join(sorted(board.sts_models)) or 'none'}\n"
             f"board: main table rendered {switch_s:.2f} s after switching suite back, "
             f"{reload_s:.2f} s after a reload (bound {BOUND_S} s)\n"
             f"board: screenshots {table_shot} and {model_shot}"

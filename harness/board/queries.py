@@ -1,0 +1,421 @@
+"""What the leaderboard shows, computed from the store: tables, speeds, fronts and significance.
+
+``app.py`` renders; everything it shows is computed here from ``harness.store``'s typed query
+functions and the suite's registration (``BoardSpec``: speed and size columns), so the logic is
+typed, tested without a browser, and knows no suite by name. Invariants:
+
+- Read only: nothing here writes to the database.
+- A cell is the newest run of its (model, revision, variant, task, task version, split), never the
+  best (``store.cells``); a missing cell stays NaN and is never averaged as 0.
+- ``shared_mean`` averages only the columns every *shown* row has, so it is recomputed whenever a
+  filter hides rows.
+- Speeds are derived from the stored timings (``counts / timings_s``), sizes from ``sizes_bytes``;
+  which ones a suite shows is its ``BoardSpec``'s choice.
+- Every direction (sort, best value, ▲/▼) comes from the metric's ``Measure``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+from sqlalchemy.engine import Engine
+
+from harness import store
+from harness.errors import InputError
+from harness.metrics.measures import known_measure
+from harness.metrics.significance import paired_randomization
+from harness.results import model_slug
+from harness.suites.base import BoardSpec, Suite
+
+KINDS = ("dense", "sparse", "hybrid", "other")
+SIGNIFICANCE_LEVEL = 0.05
+TRIALS = 10_000
+BETTER = "▲"
+WORSE = "▼"
+ROW_COLUMNS = ["model_id", "revision", "variant", "kind", "origin", "reproduced", "digest", "created_at"]
+FACT_COLUMNS = ("kind_group", "n_parameters", "dimensions", "hardware")
+
+
+def kind_group(kind: str) -> str:
+    """The board's kind filter: ``dense``, ``sparse``, ``hybrid``; anything else is ``other``."""
+    return kind if kind in KINDS[:3] else "other"
+
+
+def display_name(model_id: str, revision: str | None, variant: str = "") -> str:
+    """``id@revision`` with the revision cut to 12 characters (and `` [variant]``), as a row shows."""
+    name = f"{model_id}@{revision[:12]}" if revision else model_id
+    return f"{name} [{variant}]" if variant else name
+
+
+def row_key(model_id: str, revision: str | None, variant: str = "") -> str:
+    """The unique label of a board row: ``id@revision`` in full (two revisions may share 12 characters)."""
+    name = f"{model_id}@{revision}" if revision else model_id
+    return f"{name} [{variant}]" if variant else name
+
+
+def higher_is_better(metric: str) -> bool:
+    found = known_measure(metric)
+    return found.higher_is_better if found is not None else True
+
+
+def metric_label(metric: str) -> str:
+    found = known_measure(metric)
+    return found.label if found is not None else metric
+
+
+def format_score(metric: str, value: float) -> str:
+    found = known_measure(metric)
+    return found.format(value) if found is not None else f"{value:.4f}"
+
+
+@dataclass(frozen=True)
+class Board:
+    """One suite's table: a row per model@revision [variant], a column per task (label), plus facts.
+
+    Rows are indexed by ``row_key`` (the full revision); ``display_name`` is what a view shows.
+
+    ``table`` holds the row identity (``ROW_COLUMNS``), one column per task label, ``mean``, one
+    column per rate and size of ``spec`` (named by their labels), the ``FACT_COLUMNS`` and
+    ``digests`` (task label -> the run it came from). ``columns`` maps each task label to its task,
+    task version, split and main metric; ``higher_is_better`` is per task label.
+    """
+
+    suite: str
+    spec: BoardSpec
+    metric: str | None
+    table: pd.DataFrame
+    tasks: list[str]
+    mean_over: list[str] = field(default_factory=list)
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def speed_columns(self) -> list[str]:
+        return [rate.label for rate in self.spec.rates] + [size.label for size in self.spec.sizes]
+
+
+# --- what exists --------------------------------------------------------------------------------
+
+
+def suite_names(engine: Engine, suites: Mapping[str, Suite]) -> list[str]:
+    """The registered suites, results or not, followed by any other suite the database holds."""
+    stored = store.suite_counts(engine)
+    return [*suites, *sorted(set(stored) - set(suites))]
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def _column_labels(cells: Sequence[store.Cell]) -> list[str]:
+    """``task``, plus `` vN`` / `` (split)`` only where the board holds several versions / splits of it."""
+    versions: dict[str, set[int]] = {}
+    splits: dict[str, set[str]] = {}
+    for cell in cells:
+        versions.setdefault(cell.task, set()).add(cell.task_version)
+        splits.setdefault(cell.task, set()).add(cell.split)
+    labels = []
+    for cell in cells:
+        label = cell.task
+        if len(versions[cell.task]) > 1:
+            label += f" v{cell.task_version}"
+        if len(splits[cell.task]) > 1:
+            label += f" ({cell.split})"
+        labels.append(label)
+    return labels
+
+
+def _spec_columns(
+    spec: BoardSpec, row_cells: Sequence[tuple[str, store.Cell]], documents: Mapping[str, Mapping[str, Any]]
+) -> dict[str, float]:
+    """Each rate (counts over seconds, summed over the row's cells) and size (MiB, all cells or none)."""
+    found = []
+    for _, cell in row_cells:
+        result = store.find_result(
+            documents[cell.digest], cell.task, cell.split, cell.task_version, cell.variant
+        )
+        if result is not None:
+            found.append(result)
+    values: dict[str, float] = {}
+    for rate in spec.rates:
+        count, seconds = 0, 0.0
+        for result in found:
+            n = result["inputs"]["counts"].get(rate.count)
+            spent = result["timings_s"].get(rate.phase)
+            if n is not None and spent:
+                count += n
+                seconds += spent
+        values[rate.label] = count / seconds if seconds > 0 else math.nan
+    for size in spec.sizes:
+        sizes = [result.get("sizes_bytes", {}).get(size.key) for result in found]
+        known = bool(sizes) and len(found) == len(row_cells) and all(isinstance(s, int) for s in sizes)
+        values[size.label] = sum(s for s in sizes if isinstance(s, int)) / 2**20 if known else math.nan
+    return values
+
+
+def _facts(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    model = document["model"]
+    parameters = model.get("parameters") or {}
+    dimension = parameters.get("dimension")
+    return {
+        "kind_group": kind_group(kind),
+        "n_parameters": float(model["n_parameters"]) if model.get("n_parameters") is not None else math.nan,
+        "dimensions": float(dimension) if isinstance(dimension, int | float) else math.nan,
+        "hardware": document["environment"]["hardware"],
+    }
+
+
+def board(
+    engine: Engine,
+    suite: str,
+    spec: BoardSpec | None = None,
+    metric: str | None = None,
+    verified_only: bool = False,
+) -> Board:
+    """The leaderboard of ``suite``: one row per model@revision [variant], one column per task.
+
+    For each (model, revision, variant, task, task version, split) only the newest run counts, never
+    the best; a cell is NaN when that run lacks the metric. ``metric`` defaults to each task's main
+    metric. ``mean`` is taken over the task columns that have a value in every row and is NaN when
+    there are none. The row's kind, origin, digest and created_at are those of its newest run;
+    ``reproduced`` holds when all its runs were reproduced. Rows are sorted by ``mean``, best first.
+    """
+    spec = spec or BoardSpec()
+    cells = store.cells(engine, suite, metric, verified_only)
+    labels = _column_labels(cells)
+    tasks = sorted(set(labels))
+    documents = store.load_documents(engine, {cell.digest for cell in cells})
+    rows: dict[tuple[str, str, str], list[tuple[str, store.Cell]]] = {}
+    for label, cell in zip(labels, cells, strict=True):
+        rows.setdefault((cell.model_id, cell.revision or "", cell.variant), []).append((label, cell))
+    records = []
+    for (model_id, revision, variant), row_cells in sorted(rows.items()):
+        newest = max((cell for _, cell in row_cells), key=lambda c: (c.created_at, c.digest))
+        record: dict[str, Any] = {
+            "model": row_key(model_id, revision or None, variant),
+            "model_id": model_id,
+            "revision": revision or None,
+            "variant": variant,
+            "kind": newest.kind,
+            "origin": newest.origin,
+            "reproduced": all(cell.reproduced for _, cell in row_cells),
+            "digest": newest.digest,
+            "created_at": newest.created_at,
+        }
+        record.update({label: math.nan if cell.value is None else cell.value for label, cell in row_cells})
+        record.update(_spec_columns(spec, row_cells, documents))
+        record.update(_facts(documents[newest.digest], newest.kind))
+        record["digests"] = {label: cell.digest for label, cell in row_cells}
+        records.append(record)
+    speed = [rate.label for rate in spec.rates] + [size.label for size in spec.sizes]
+    order = ["model", *ROW_COLUMNS, *tasks, *speed, *FACT_COLUMNS, "digests"]
+    table = pd.DataFrame(records, columns=order).set_index("model")
+    for column in [*tasks, *speed, "n_parameters", "dimensions"]:
+        table[column] = table[column].astype(float)
+    table["reproduced"] = table["reproduced"].astype(bool)
+    columns: dict[str, dict[str, Any]] = {}
+    for label, cell in zip(labels, cells, strict=True):
+        columns.setdefault(
+            label,
+            {
+                "task": cell.task,
+                "task_version": cell.task_version,
+                "split": cell.split,
+                "main_metric": cell.main_metric,
+            },
+        )
+    better = {label: higher_is_better(metric or str(columns[label]["main_metric"])) for label in tasks}
+    mean, mean_over = shared_mean(table, tasks)
+    table.insert(table.columns.get_loc(tasks[-1]) + 1 if tasks else len(ROW_COLUMNS), "mean", mean)
+    ascending = not all(better.values()) if better else False
+    table = table.sort_values("mean", ascending=ascending, na_position="last", kind="stable")
+    return Board(
+        suite=suite,
+        spec=spec,
+        metric=metric,
+        table=table,
+        tasks=tasks,
+        mean_over=mean_over,
+        columns=columns,
+        higher_is_better=better,
+    )
+
+
+def shared_mean(table: pd.DataFrame, tasks: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """The mean over the task columns that have a value in every row of ``table``, and those columns.
+
+    With no such column the mean is NaN for every row: a missing cell is never averaged as 0.
+    """
+    shared = [task for task in tasks if len(table) and table[task].notna().all()]
+    if not shared:
+        return pd.Series(math.nan, index=table.index, dtype=float), []
+    return table[shared].mean(axis=1).astype(float), shared
+
+
+def filter_rows(
+    table: pd.DataFrame,
+    kinds: Iterable[str] = KINDS,
+    origins: Iterable[str] = store.ORIGINS,
+    reproduced_only: bool = False,
+    size_range: tuple[float, float] | None = None,
+    keep_unknown_size: bool = True,
+) -> pd.DataFrame:
+    """The rows passing the board's filters; ``size_range`` bounds ``n_parameters`` (inclusive)."""
+    keep = table["kind_group"].isin(list(kinds)) & table["origin"].isin(list(origins))
+    if reproduced_only:
+        keep &= table["reproduced"].astype(bool)
+    if size_range is not None:
+        low, high = size_range
+        sizes = table["n_parameters"]
+        in_range = sizes.between(low, high)
+        keep &= in_range | (sizes.isna() & keep_unknown_size)
+    return table[keep]
+
+
+def best_values(table: pd.DataFrame, higher_is_better: Mapping[str, bool]) -> dict[str, float]:
+    """The best value of each named column (max or min by direction); columns with no value are left out."""
+    best: dict[str, float] = {}
+    for column, higher in higher_is_better.items():
+        values = table[column].dropna() if column in table else pd.Series(dtype=float)
+        if len(values):
+            best[column] = float(values.max() if higher else values.min())
+    return best
+
+
+def pareto_front(quality: pd.Series, speed: pd.Series) -> pd.Series:
+    """True for the rows no other row beats on both quality and speed (both higher is better).
+
+    A row is dominated when another has quality >= and speed >= with at least one strictly greater.
+    Rows missing either value are never on the front.
+    """
+    q = quality.to_numpy(dtype=float)
+    s = speed.to_numpy(dtype=float)
+    known = ~(np.isnan(q) | np.isnan(s))
+    front = np.zeros(len(q), dtype=bool)
+    for i in np.flatnonzero(known):
+        others = known.copy()
+        others[i] = False
+        dominated = others & (q >= q[i]) & (s >= s[i]) & ((q > q[i]) | (s > s[i]))
+        front[i] = not dominated.any()
+    return pd.Series(front, index=quality.index)
+
+
+def significance(
+    engine: Engine,
+    result: Board,
+    baseline: str,
+    rows: Sequence[str],
+    trials: int = TRIALS,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """p-values of the paired randomization test of each row's cells against the baseline row's.
+
+    Rows x task labels; NaN for the baseline itself, a missing cell on either side, or a run that
+    stored no per-item values of the metric (whole-set measures such as Spearman have none). The
+    metric is the board's, else each task's main metric.
+    """
+    table = result.table
+    p_values = pd.DataFrame(math.nan, index=list(rows), columns=result.tasks, dtype=float)
+    cache: dict[tuple[str, str, str], dict[str, float] | None] = {}
+
+    def items(row: str, label: str) -> dict[str, float] | None:
+        digest = table.at[row, "digests"].get(label)
+        if digest is None or pd.isna(table.at[row, label]):
+            return None
+        key = result.columns[label]
+        metric = result.metric or str(key["main_metric"])
+        variant = str(table.at[row, "variant"])
+        if (digest, label, variant) not in cache:
+            try:
+                values = store.per_item(engine, digest, key["task"], metric, key["split"], variant)
+            except InputError:
+                values = None
+            cache[digest, label, variant] = values
+        return cache[digest, label, variant]
+
+    for label in result.tasks:
+        reference = items(baseline, label)
+        if reference is None:
+            continue
+        for row in rows:
+            if row == baseline:
+                continue
+            values = items(row, label)
+            if values is None or not (values.keys() & reference.keys()):
+                continue
+            p_values.at[row, label] = paired_randomization(values, reference, trials=trials, seed=seed)
+    return p_values
+
+
+def significance_marks(
+    table: pd.DataFrame,
+    p_values: pd.DataFrame,
+    baseline: str,
+    higher_is_better: Mapping[str, bool],
+    level: float = SIGNIFICANCE_LEVEL,
+) -> pd.DataFrame:
+    """``BETTER`` / ``WORSE`` where a cell differs from the baseline's with p < ``level``, else "".
+
+    The direction comes from the metric (``higher_is_better``), not from the sign of the difference.
+    """
+    marks = pd.DataFrame("", index=p_values.index, columns=p_values.columns, dtype=object)
+    for label in p_values.columns:
+        reference = table.at[baseline, label]
+        for row in p_values.index:
+            p = p_values.at[row, label]
+            if row == baseline or pd.isna(p) or p >= level:
+                continue
+            value = table.at[row, label]
+            if value == reference:
+                continue
+            better = (value > reference) == higher_is_better[label]
+            marks.at[row, label] = BETTER if better else WORSE
+    return marks
+
+
+# --- the model page -----------------------------------------------------------------------------
+
+
+def breakdown(document: Mapping[str, Any], spec: BoardSpec) -> pd.DataFrame:
+    """One row per task result of a run: every metric, the suite's rates, and the data identity."""
+    records = []
+    for result in document["results"]:
+        counts = result["inputs"]["counts"]
+        timings = result["timings_s"]
+        variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+        record: dict[str, Any] = {
+            "task": result["task"] + (f" [{variant}]" if variant else ""),
+            "split": result["split"],
+            "version": result["task_version"],
+            **result["metrics"],
+        }
+        for rate in spec.rates:
+            seconds = timings.get(rate.phase)
+            count = counts.get(rate.count)
+            record[rate.label] = count / seconds if seconds and count is not None else math.nan
+        record["seconds"] = timings.get("total", math.fsum(timings.values()))
+        record["verified"] = bool(result["inputs"]["verified"])
+        record["fingerprint"] = result["inputs"]["fingerprint"]
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def results_path(model_id: str, suite: str, digest: str, origin: str) -> str:
+    """The run's file in the repository: ``results/<slug>/<suite>-<digest12>.json`` (reference runs)."""
+    if origin == "submission":  # submitted files are filed as submissions/<digest>.json
+        return f"submissions/{digest}.json"
+    return f"results/{model_slug(model_id)}/{suite.replace('/', '_')}-{digest[:12]}.json"
+
+
+def model_runs(engine: Engine, model_id: str, revision: str | None) -> pd.DataFrame:
+    """Every stored run of one model@revision, newest first (the board shows only the newest)."""
+    runs = [run for run in store.list_runs(engine) if run.model_id == model_id and run.revision == revision]
+    columns = [
+        "digest", "created_at", "suite", "model_id", "revision", "kind", "origin", "reproduced",
+        "hardware", "harness_version", "n_tasks",
+    ]  # fmt: skip
+    return pd.DataFrame([[getattr(run, c) for c in columns] for run in runs], columns=columns)

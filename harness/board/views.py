@@ -1,0 +1,434 @@
+"""The board's views: the leaderboard table, the significance comparison, the plots, the model page.
+
+Each view renders what ``harness.board.queries`` computed; text that came from a results file (model
+ids, revisions) is shown as data (table cells, code blocks), and a command built from it is quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+from urllib.parse import urlencode
+
+import altair as alt
+import pandas as pd  # type: ignore[import-untyped]
+import streamlit as st
+
+from harness.board import queries as bq
+from harness.board.cache import load_document, load_model_runs, load_significance
+
+MISSING = "–"
+BEST_STYLE = "font-weight: 700; background-color: rgba(33, 195, 84, 0.22)"
+BETTER_STYLE = "color: #0b7a2a; font-weight: 700"
+WORSE_STYLE = "color: #b3261e; font-weight: 700"
+ORIGIN_LABELS = {"local": "reference", "submission": "submission"}
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def short(label: str, suite: str) -> str:
+    """``beir/scifact`` -> ``scifact`` inside the beir suite (labels stay unique)."""
+    return label.removeprefix(f"{suite}/")
+
+
+def score(value: Any) -> str:
+    return MISSING if pd.isna(value) else f"{value:.4f}"
+
+
+def rate(value: Any) -> str:
+    return MISSING if pd.isna(value) else f"{value:,.0f}"
+
+
+def one_decimal(value: Any) -> str:
+    return MISSING if pd.isna(value) else f"{value:,.1f}"
+
+
+def model_name(model_id: str, revision: Any, variant: Any = "") -> str:
+    return bq.display_name(model_id, revision if isinstance(revision, str) else None, str(variant or ""))
+
+
+def row_names(shown: pd.DataFrame) -> list[str]:
+    """How each row is shown: model@revision (12 characters) [variant]."""
+    columns = (shown["model_id"], shown["revision"], shown["variant"])
+    return [model_name(m, r, v) for m, r, v in zip(*columns, strict=True)]
+
+
+def model_link(suite: str, model: str) -> str:
+    return "?" + urlencode({"suite": suite, "view": "Model", "model": model})
+
+
+def display_frame(result: bq.Board, shown: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """The shown rows in display order: identity, one column per task, mean, the suite's speeds and sizes.
+
+    Values are rounded to what is shown (4 decimals for scores), so sorting, the best-value mark
+    and the grid's accessible text agree with the picture; the store keeps full precision.
+    """
+    frame = pd.DataFrame(index=shown.index)
+    frame["model"] = row_names(shown)
+    for task in tasks:
+        frame[short(task, result.suite)] = shown[task].round(4)
+    frame["mean"] = shown["mean"].round(4)
+    for rate_column in result.spec.rates:
+        if shown[rate_column.label].notna().any():
+            frame[rate_column.label] = shown[rate_column.label].round(0)
+    for size in result.spec.sizes:
+        if shown[size.label].notna().any():
+            frame[size.label] = shown[size.label].round(1)
+    frame["params (M)"] = (shown["n_parameters"] / 1e6).round(1)
+    frame["dim"] = shown["dimensions"]
+    frame["kind"] = shown["kind"]
+    frame["origin"] = shown["origin"].map(lambda origin: ORIGIN_LABELS.get(origin, origin))
+    frame["reproduced"] = shown["reproduced"].map(lambda done: "✓" if done else MISSING)
+    frame["details"] = [model_link(result.suite, model) for model in shown.index]
+    return frame.reset_index(drop=True)
+
+
+def styled(frame: pd.DataFrame, result: bq.Board, tasks: list[str]) -> Any:
+    """Numbers as text (4 decimals for scores) and the best value of each column marked."""
+    quality = [short(task, result.suite) for task in tasks] + ["mean"]
+    rates = [r.label for r in result.spec.rates if r.label in frame]
+    sizes = [s.label for s in result.spec.sizes if s.label in frame]
+    direction = {short(task, result.suite): result.higher_is_better[task] for task in tasks}
+    direction["mean"] = all(result.higher_is_better[task] for task in tasks) if tasks else True
+    direction.update(dict.fromkeys(rates, True))  # faster is better
+    direction.update(dict.fromkeys(sizes, False))  # smaller is better
+    best = bq.best_values(frame, direction)
+
+    def mark(column: pd.Series) -> list[str]:
+        if column.name not in best:
+            return [""] * len(column)
+        return [BEST_STYLE if value == best[column.name] else "" for value in column]
+
+    formats: dict[str, Any] = dict.fromkeys(quality, score)
+    formats.update(dict.fromkeys(rates, rate))
+    formats.update(dict.fromkeys(sizes, one_decimal))
+    formats.update({"params (M)": one_decimal, "dim": rate})
+    return frame.style.format(formats).apply(mark, subset=[*quality, *rates, *sizes])
+
+
+def column_config(result: bq.Board, tasks: list[str]) -> dict[str, Any]:
+    number = st.column_config.Column
+    config: dict[str, Any] = {
+        "model": st.column_config.TextColumn(
+            "model", pinned=True, help="model id @ revision (first 12 characters) [variant]"
+        ),
+        "kind": st.column_config.TextColumn(width=70),
+        "origin": st.column_config.TextColumn(
+            width=95, help="reference: run by this project; submission: a file sent in (harness submit)"
+        ),
+        "reproduced": st.column_config.TextColumn(
+            "reproduced", width=90, help="✓ when `harness verify` re-ran the file and matched it"
+        ),
+        "details": st.column_config.LinkColumn(
+            "details", display_text="open", width=70, help="provenance and per-dataset breakdown"
+        ),
+        "mean": number(
+            width=80, help="mean over the datasets every shown row has; a missing cell is never a 0"
+        ),
+        "params (M)": number(width=90, help="model parameters, millions"),
+        "dim": number(width=60, help="embedding dimensions"),
+    }
+    for rate_column in result.spec.rates:
+        config[rate_column.label] = number(width=90, help=rate_column.help)
+    for size in result.spec.sizes:
+        config[size.label] = number(width=85, help=size.help)
+    for task in tasks:
+        key = result.columns[task]
+        metric = bq.metric_label(result.metric or str(key["main_metric"]))
+        config[short(task, result.suite)] = number(
+            width=85,
+            help=f"{metric}, {key['task']} split {key['split']}, task version {key['task_version']}",
+        )
+    return config
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+def view_table(result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str]) -> None:
+    over = ", ".join(short(task, result.suite) for task in mean_over) or "none (no dataset is shared)"
+    st.caption(
+        f"{len(shown)} of {len(result.table)} models · mean over: {over} · "
+        "best value per column highlighted · each cell is the newest run, never the best of several"
+    )
+    frame = display_frame(result, shown, tasks)
+    st.dataframe(
+        styled(frame, result, tasks),
+        hide_index=True,
+        column_config=column_config(result, tasks),
+        width="stretch",
+        placeholder=MISSING,
+        key="main_table",
+    )
+
+
+def view_compare(
+    url: str, result: bq.Board, shown: pd.DataFrame, tasks: list[str], filters: tuple[Any, ...]
+) -> None:
+    if len(shown) < 2:
+        st.info("Comparing needs at least two models in the table; widen the filters.")
+        return
+    rows = list(shown.index)
+    names = {
+        row: model_name(shown.at[row, "model_id"], shown.at[row, "revision"], shown.at[row, "variant"])
+        for row in rows
+    }
+    baseline = st.selectbox(
+        "Baseline",
+        rows,
+        format_func=names.__getitem__,
+        key="baseline",
+        help="every other cell is tested against this row's cell on the same dataset",
+    )
+    if baseline is None:
+        return
+    suite, metric, verified_only = filters
+    p_values = load_significance(url, suite, metric, verified_only, baseline, tuple(rows))
+    marks = bq.significance_marks(shown, p_values, baseline, result.higher_is_better)
+    columns = [short(task, result.suite) for task in tasks]
+    frame = pd.DataFrame({"model": [names[row] for row in rows]})
+    styles = pd.DataFrame("", index=frame.index, columns=["model", *columns])
+    for task, column in zip(tasks, columns, strict=True):
+        cells = []
+        for number, row in enumerate(rows):
+            mark = marks.at[row, task]
+            text = score(shown.at[row, task])
+            if row == baseline and not pd.isna(shown.at[row, task]):
+                text += " (baseline)"
+            elif mark:
+                text += f" {mark}"
+                styles.at[number, column] = BETTER_STYLE if mark == bq.BETTER else WORSE_STYLE
+            cells.append(text)
+        frame[column] = cells
+    st.caption(
+        f"{bq.BETTER} / {bq.WORSE}: significantly better / worse than **{names[baseline]}** "
+        f"(paired randomization test over per-item scores, two-sided p < {bq.SIGNIFICANCE_LEVEL}, "
+        f"{bq.TRIALS:,} sign flips, seed 0; Smucker, Allan and Carterette, CIKM 2007). "
+        "Unmarked: no significant difference, or no per-item scores to test (a whole-set measure "
+        "such as Spearman has none)."
+    )
+    st.dataframe(
+        frame.style.apply(lambda _: styles, axis=None),
+        hide_index=True,
+        width="stretch",
+        key="compare_table",
+    )
+    with st.expander("p-values"):
+        table = p_values[tasks].rename(columns=lambda task: short(task, result.suite))
+        table.insert(0, "model", [names[row] for row in table.index])
+        st.dataframe(table.style.format(score, subset=columns), hide_index=True, width="stretch")
+
+
+def view_plots(result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str]) -> None:
+    names = [
+        model_name(m, r, v)
+        for m, r, v in zip(shown["model_id"], shown["revision"], shown["variant"], strict=True)
+    ]
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Quality vs speed")
+        speed = result.spec.rates[0].label if result.spec.rates else None
+        choices = (["mean"] if mean_over else []) + tasks
+        quality = st.selectbox(
+            "Quality", choices, format_func=lambda c: short(c, result.suite), key="plot_quality"
+        )
+        if quality is None or speed is None:
+            st.info("No dataset to plot." if speed else "This suite records no speed to plot against.")
+        else:
+            points = pd.DataFrame(
+                {
+                    "model": names,
+                    "kind": shown["kind"].to_numpy(),
+                    "quality": shown[quality].to_numpy(dtype=float),
+                    "speed": shown[speed].to_numpy(dtype=float),
+                }
+            ).dropna()
+            points = points[points["speed"] > 0]
+            if points.empty:
+                st.info(f"No model has both a score and a {speed} figure here.")
+            else:
+                points["pareto"] = bq.pareto_front(points["quality"], points["speed"]).map(
+                    {True: "on the front", False: "dominated"}
+                )
+                chart = quality_speed_chart(points, short(quality, result.suite), speed)
+                st.altair_chart(chart, width="stretch")
+                st.caption("Pareto front: no other model is both at least as good and at least as fast.")
+    with right:
+        st.subheader("Per dataset")
+        long = shown[tasks].rename(columns=lambda t: short(t, result.suite))
+        long.insert(0, "model", names)
+        long = long.melt(id_vars="model", var_name="dataset", value_name="score").dropna()
+        if long.empty:
+            st.info("No scores to plot.")
+        else:
+            st.altair_chart(dataset_bars(long), width="stretch")
+
+
+def quality_speed_chart(points: pd.DataFrame, quality: str, speed: str) -> alt.LayerChart:
+    base = alt.Chart(points).encode(
+        x=alt.X("speed:Q", scale=alt.Scale(type="log"), title=f"{speed} (log)"),
+        y=alt.Y("quality:Q", scale=alt.Scale(zero=False), title=quality),
+        tooltip=[
+            "model",
+            "kind",
+            alt.Tooltip("quality:Q", format=".4f"),
+            alt.Tooltip("speed:Q", format=",.0f", title=speed),
+        ],
+    )
+    front = base.transform_filter(alt.datum.pareto == "on the front").mark_line(
+        color="#21c354", strokeDash=[4, 3]
+    )
+    dots = base.mark_point(filled=True).encode(
+        color=alt.Color("kind:N"),
+        size=alt.Size(
+            "pareto:N", scale=alt.Scale(domain=["on the front", "dominated"], range=[220, 70]), title=None
+        ),
+        shape=alt.Shape(
+            "pareto:N", scale=alt.Scale(domain=["on the front", "dominated"], range=["diamond", "circle"])
+        ),
+    )
+    labels = base.mark_text(align="left", dx=9, dy=-6, fontSize=11).encode(text="model")
+    chart: alt.LayerChart = (front + dots + labels).properties(height=340)
+    return chart
+
+
+def dataset_bars(long: pd.DataFrame) -> alt.Chart:
+    chart: alt.Chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("dataset:N", title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset="model:N",
+            y=alt.Y("score:Q", title="score"),
+            color=alt.Color("model:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
+            tooltip=["model", "dataset", alt.Tooltip("score:Q", format=".4f")],
+        )
+        .properties(height=340)
+    )
+    return chart
+
+
+def key_value(rows: dict[str, Any]) -> None:
+    """A static two-column table: long values (hashes) wrap instead of being cut."""
+    frame = pd.DataFrame(
+        {"value": [MISSING if v is None else str(v) for v in rows.values()]}, index=list(rows)
+    )
+    st.table(frame, border="horizontal", hide_header=True)
+
+
+def view_model(url: str, result: bq.Board) -> None:
+    models = list(result.table.index)
+    model = st.selectbox("Model", models, key="model", bind="query-params")
+    if model is None:
+        return
+    row = result.table.loc[model]
+    revision = row["revision"] if isinstance(row["revision"], str) else None
+    digests = sorted(set(row["digests"].values()), key=lambda d: d != row["digest"])
+    history = load_model_runs(url, str(row["model_id"]), revision)
+    origins = dict(zip(history["digest"], history["origin"], strict=True))
+    st.subheader(model)
+    reproduced = "reproduced by `harness verify`" if row["reproduced"] else "not reproduced yet"
+    st.markdown(
+        f"**{row['kind']}** · {ORIGIN_LABELS.get(row['origin'], row['origin'])} · {reproduced} · "
+        f"shown runs: {', '.join(f'`{d[:12]}`' for d in digests)}"
+    )
+    tasks = {result.columns[t]["task"] for t in result.tasks}
+    breakdowns = [bq.breakdown(load_document(url, d), result.spec) for d in digests]
+    table = pd.concat(breakdowns, ignore_index=True)
+    table = table[table["task"].str.split(" [", regex=False).str[0].isin(tasks)]
+    table = table.drop(columns=["fingerprint"]).rename(columns={"seconds": "seconds total"})
+    st.markdown("##### Per-dataset breakdown")
+    rates = [r.label for r in result.spec.rates]
+    fixed = ("task", "split", "version", "verified", "seconds total", *rates)
+    formats: dict[str, Any] = {c: score for c in table.columns if c not in fixed}
+    formats.update(dict.fromkeys(rates, rate))
+    formats["seconds total"] = one_decimal
+    st.dataframe(table.style.format(formats), hide_index=True, width="stretch", placeholder=MISSING)
+    for digest in digests:
+        provenance(url, digest, origins.get(digest, "local"))
+    with st.expander(f"All {len(history)} stored runs of this model (the table shows the newest per task)"):
+        st.dataframe(history, hide_index=True, width="stretch")
+
+
+def provenance(url: str, digest: str, origin: str) -> None:
+    document = load_document(url, digest)
+    model = document["model"]
+    environment = document["environment"]
+    harness = document["harness"]
+    path = bq.results_path(model["id"], document["suite"], digest, origin)
+    st.markdown(f"##### Run `{digest}`")
+    st.markdown(f"File: `{path}` · created {document['created_at']} · seed {document['seed']}")
+    body = (json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+    st.download_button(
+        "Download the results file",
+        body,
+        file_name=path.rsplit("/", 1)[-1],
+        mime="application/json",
+        key=f"download-{digest}",
+        on_click="ignore",
+    )
+    datasets = ",".join(dict.fromkeys(r["task"].split("/", 1)[-1] for r in document["results"]))
+    words = ["harness", "run", "--model", model["id"], "--suite", document["suite"], "--datasets", datasets]
+    if model.get("revision"):
+        words += ["--revision", model["revision"]]
+    command = " ".join(shlex.quote(str(word)) for word in words)  # ids come from files: quote them
+    st.code(f"{command}\nharness verify {shlex.quote(path)}", language="bash")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Model**")
+        key_value(
+            {
+                "id": model["id"],
+                "kind": model["kind"],
+                "source": model["source"],
+                "revision": model.get("revision"),
+                "weights sha256": model.get("weights_sha256"),
+                "parameters (count)": model.get("n_parameters"),
+                **{f"· {k}": v for k, v in sorted((model.get("parameters") or {}).items())},
+            }
+        )
+    with right:
+        st.markdown("**Harness and environment**")
+        hardware = environment["hardware"]
+        key_value(
+            {
+                "harness": harness["version"],
+                "git commit": harness.get("git_commit"),
+                "git dirty": harness.get("git_dirty"),
+                "python": environment["python"],
+                "platform": environment["platform"],
+                "cpu": f"{hardware['cpu']} ({hardware['logical_cpus']} logical)",
+                "memory GiB": hardware["memory_gib"],
+                "gpu": hardware.get("gpu"),
+                "cuda": hardware.get("cuda"),
+                "torch threads": hardware.get("torch_threads"),
+                **{f"· {k}": v for k, v in sorted(environment["packages"].items())},
+            }
+        )
+    st.markdown("**Data**")
+    for result in document["results"]:
+        dataset = result["inputs"]
+        key_value(
+            {
+                "task": f"{result['task']} ({result['split']}, task version {result['task_version']})",
+                "verified": "yes"
+                if dataset["verified"]
+                else "NO: fingerprint or counts differ from the card",
+                "fingerprint": dataset["fingerprint"],
+                **{f"· sha256 {name}": sha for name, sha in sorted(dataset["files"].items())},
+                **{f"· count {name}": n for name, n in sorted(dataset["counts"].items())},
+                **{f"· setting {name}": v for name, v in sorted(result["settings"].items())},
+            }
+        )
+    verifications = document.get("verifications") or []
+    if verifications:
+        st.markdown("**Re-runs (`harness verify`)**")
+        key_value(
+            {
+                f"{v['at']}": ("reproduced" if v["reproduced"] else "not reproduced")
+                + f" · harness {v['harness']['version']} · {v['hardware']['cpu']}"
+                for v in verifications
+            }
+        )
