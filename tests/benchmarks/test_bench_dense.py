@@ -11,12 +11,13 @@ import pytest
 from ratios import median, record_ratio
 
 from harness import runner
-from harness.data.beir import BeirDataset, load_beir
-from harness.data.cards import CARDS
 from harness.models.dense import SentenceTransformerEncoder, resolve
 from harness.models.embedding_cache import EmbeddingCache
 from harness.models.sparse import document_text
-from harness.tasks.retrieval import RetrievalTask
+from harness.suites.beir import SUITE as BEIR
+from harness.suites.beir.cards import SCIFACT
+from harness.suites.beir.data import BeirDataset, load_beir
+from harness.suites.beir.task import RetrievalTask
 
 ENCODE_DOCS = 128  # SciFact abstracts, mostly at the 256-token limit: ~8 s per round on 2 CPUs
 RUN_DOCS = 256
@@ -26,7 +27,7 @@ MEDIANS: dict[str, float | None] = {}
 
 @pytest.fixture(scope="module")
 def scifact(data_root: Path) -> BeirDataset:
-    return load_beir(CARDS["beir/scifact"], data_root, "test")
+    return load_beir(SCIFACT, data_root, "test")
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +78,24 @@ class SubsetTask(RetrievalTask):
 
     subset: BeirDataset | None = None
 
-    def load(self) -> BeirDataset:
+    def load(self, data_root: Path) -> BeirDataset:
         assert self.subset is not None
         return self.subset
 
 
 @pytest.fixture(scope="module")
-def subset_task(scifact: BeirDataset, data_root: Path) -> SubsetTask:
+def subset_task(scifact: BeirDataset) -> SubsetTask:
     subset = replace(scifact, corpus=scifact.corpus[:RUN_DOCS])
-    return SubsetTask(CARDS["beir/scifact"], data_root, subset=subset)
+    return SubsetTask(SCIFACT, "test", subset=subset)
 
 
 @pytest.mark.benchmark(group="run-256-docs-300-queries")
 def test_cold_run(
-    benchmark: Any, encoder: SentenceTransformerEncoder, subset_task: SubsetTask, tmp_path: Path
+    benchmark: Any,
+    encoder: SentenceTransformerEncoder,
+    subset_task: SubsetTask,
+    data_root: Path,
+    tmp_path: Path,
 ) -> None:
     fresh = (tmp_path / f"cold{i}" for i in itertools.count())
 
@@ -98,19 +103,26 @@ def test_cold_run(
         encoder.cache = EmbeddingCache(next(fresh))
         return (), {}
 
-    results = benchmark.pedantic(lambda: runner.run(encoder, [subset_task], "beir"), setup=setup, rounds=2)
+    results = benchmark.pedantic(
+        lambda: runner.run(encoder, BEIR, [subset_task], data_root), setup=setup, rounds=2
+    )
     assert results.results[0].metrics["ndcg@10"] > 0
+    assert results.results[0].inputs.counts["queries"] == 300
     MEDIANS["cold"] = median(benchmark)
 
 
 @pytest.mark.benchmark(group="run-256-docs-300-queries")
 def test_cached_rerun(
-    benchmark: Any, encoder: SentenceTransformerEncoder, subset_task: SubsetTask, tmp_path: Path
+    benchmark: Any,
+    encoder: SentenceTransformerEncoder,
+    subset_task: SubsetTask,
+    data_root: Path,
+    tmp_path: Path,
 ) -> None:
     encoder.cache = EmbeddingCache(tmp_path / "warm")
-    first = runner.run(encoder, [subset_task], "beir")
+    first = runner.run(encoder, BEIR, [subset_task], data_root)
     results = benchmark.pedantic(
-        lambda: runner.run(encoder, [subset_task], "beir"), rounds=5, warmup_rounds=1
+        lambda: runner.run(encoder, BEIR, [subset_task], data_root), rounds=5, warmup_rounds=1
     )
     encoder.cache = None
     assert results.results[0].metrics == first.results[0].metrics  # the cache changes speed, never scores

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from ratios import median, record_ratio
 
-from harness.data.beir import BeirDataset, load_beir
-from harness.data.cards import CARDS
 from harness.models.lucene import LuceneBm25
 from harness.models.lucene_jvm import start_jvm
+from harness.suites.beir.cards import SCIFACT
+from harness.suites.beir.data import BeirDataset, load_beir
 
 pytestmark = pytest.mark.lucene
 MEDIANS: dict[str, float | None] = {}
@@ -24,7 +24,7 @@ MEDIANS: dict[str, float | None] = {}
 @pytest.fixture(scope="module")
 def flat(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[LuceneBm25, BeirDataset]:
     start_jvm()  # before any pyserini import: the JVM must start without jdk.incubator.vector
-    data = load_beir(CARDS["beir/scifact"], data_root, "test")
+    data = load_beir(SCIFACT, data_root, "test")
     model = LuceneBm25("flat", tmp_path_factory.mktemp("lucene"), threads=2)
     model.index(data.corpus)
     return model, data
