@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from harness.results import Inputs
+
 
 @dataclass(frozen=True)
 class SplitCard:
@@ -56,6 +58,22 @@ class DatasetCard:
         if dict(counts) != dict(card.counts):
             return "the dataset counts differ from the data card's"
         return ""
+
+
+def inputs_record(
+    card: DatasetCard, split: str, files: Mapping[str, str], counts: Mapping[str, int]
+) -> Inputs:
+    """The ``Inputs`` record of what a reader read: files, fingerprint, counts, and ``verified``.
+
+    ``verified`` holds when the files and counts are the card's for ``split``.
+    """
+    return Inputs(
+        id=card.id,
+        files=dict(files),
+        fingerprint=fingerprint(files),
+        counts=dict(counts),
+        verified=not card.mismatch(split, files, counts),
+    )
 
 
 def fingerprint(files: Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ from encoders import TrigramEncoder
 
 from harness import registry, runner, store, submit, verify
 from harness.board import queries as bq
-from harness.data.cards import DatasetCard, SplitCard, fingerprint
+from harness.data.cards import DatasetCard, SplitCard, inputs_record
 from harness.data.files import locate, sha256_bytes
 from harness.errors import FieldError, InputError
 from harness.metrics.measures import Measure, measure
@@ -74,14 +74,7 @@ class EchoTask:
         phrases = tuple(line for line in data.decode().split("\n") if line)
         files = {"echo.txt": sha256_bytes(data)}
         counts = {"examples": len(phrases)}
-        inputs = Inputs(
-            id=self.card.id,
-            files=files,
-            fingerprint=fingerprint(files),
-            counts=counts,
-            verified=not self.card.mismatch(self.split, files, counts),
-        )
-        return EchoData(phrases, inputs)
+        return EchoData(phrases, inputs_record(self.card, self.split, files, counts))
 
     def evaluate(self, model: Encoder, data: EchoData, timer: Timer) -> Scores:
         with timer("encode"):

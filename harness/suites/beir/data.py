@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.cards import DatasetCard, fingerprint
+from harness.data.cards import DatasetCard, inputs_record
 from harness.data.files import DatasetSource, locate, sha256_bytes
 from harness.errors import InputError
 from harness.results import Inputs
@@ -126,11 +126,5 @@ def load_beir(card: DatasetCard, data_root: Path, split: str) -> BeirDataset:
     queries = {qid: all_queries[qid] for qid in qrels}
     files = {name: sha256_bytes(data) for name, data in members.items()}
     counts = {"corpus": len(corpus), "queries": len(queries), "qrels": qrel_rows}
-    inputs = Inputs(
-        id=card.id,
-        files=files,
-        fingerprint=fingerprint(files),
-        counts=counts,
-        verified=not card.mismatch(split, files, counts),
-    )
+    inputs = inputs_record(card, split, files, counts)
     return BeirDataset(corpus=corpus, queries=queries, qrels=qrels, inputs=inputs)

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.data.cards import DatasetCard, fingerprint
+from harness.data.cards import DatasetCard, inputs_record
 from harness.data.files import DatasetSource, locate, sha256_bytes
 from harness.errors import InputError, SettingError
 from harness.results import Inputs
@@ -225,13 +225,7 @@ def load_sts(card: DatasetCard, data_root: Path, split: str) -> StsDataset:
         else:
             read_semeval(pairs, part, data[0], data[1], (names[0], names[1]))
     counts = {"pairs": len(pairs.gold), "sentences": len(pairs.index)}
-    inputs = Inputs(
-        id=card.id,
-        files=files,
-        fingerprint=fingerprint(files),
-        counts=counts,
-        verified=not card.mismatch(split, files, counts),
-    )
+    inputs = inputs_record(card, split, files, counts)
     return StsDataset(
         sentences=tuple(pairs.index),
         left=tuple(pairs.left),
