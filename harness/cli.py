@@ -359,9 +359,9 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     from harness.report import print_rows
 
     data_root = _data_root(args.data_dir)
-    accepted = submit.accept(Path(args.file), args.file, data_root)
     path = Path(args.file)
-    claimed, _ = results.read_versioned(path, args.file)  # the file as it is, annotations included
+    claimed = results.read_results(path, args.file)  # the file as it is, annotations included
+    submit.check(claimed, args.file, data_root)  # a file its tasks cannot re-derive is not re-run
     import torch
 
     options, notes = from_record(
@@ -371,7 +371,7 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
         console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
     with console.status(f"re-running {claimed.model.id}", spinner="dots"):
         try:
-            now = verify.reproduce(accepted.results, data_root, options)
+            now = verify.reproduce(claimed, data_root, options)
         except FieldError as error:  # the file names something this machine cannot run
             raise InputError(args.file, error.field, error.message) from None
     checks = verify.compare(claimed, now)

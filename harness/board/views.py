@@ -49,6 +49,18 @@ def model_name(model_id: str, revision: Any, variant: Any = "") -> str:
     return bq.display_name(model_id, revision if isinstance(revision, str) else None, str(variant or ""))
 
 
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` shown as itself where Streamlit renders Markdown: every ASCII punctuation mark escaped.
+
+    Model ids come from files; unescaped, ``[Official](https://evil.example)`` would be a link and
+    ``:red[**REFERENCE**]`` a coloured banner (CommonMark: any ASCII punctuation may be backslash-escaped).
+    """
+    return "".join(f"\\{char}" if char in _PUNCTUATION else char for char in text)
+
+
 def row_names(shown: pd.DataFrame) -> list[str]:
     """How each row is shown: model@revision (12 characters) [variant]."""
     columns = (shown["model_id"], shown["revision"], shown["variant"])
@@ -202,8 +214,9 @@ def view_compare(
                 styles.at[number, column] = BETTER_STYLE if mark == bq.BETTER else WORSE_STYLE
             cells.append(text)
         frame[column] = cells
+    baseline_name = markdown_literal(names[baseline])  # a model id from a file: never Markdown
     st.caption(
-        f"{bq.BETTER} / {bq.WORSE}: significantly better / worse than **{names[baseline]}** "
+        f"{bq.BETTER} / {bq.WORSE}: significantly better / worse than **{baseline_name}** "
         f"(paired randomization test over per-item scores, two-sided p < {bq.SIGNIFICANCE_LEVEL}, "
         f"{bq.TRIALS:,} sign flips, seed 0; Smucker, Allan and Carterette, CIKM 2007). "
         "Unmarked: no significant difference, or no per-item scores to test (a whole-set measure "
@@ -222,48 +235,60 @@ def view_compare(
 
 
 def view_plots(result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str]) -> None:
-    names = [
-        model_name(m, r, v)
-        for m, r, v in zip(shown["model_id"], shown["revision"], shown["variant"], strict=True)
-    ]
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Quality vs speed")
-        speed = result.spec.rates[0].label if result.spec.rates else None
-        choices = (["mean"] if mean_over else []) + tasks
-        quality = st.selectbox(
-            "Quality", choices, format_func=lambda c: short(c, result.suite), key="plot_quality"
-        )
-        if quality is None or speed is None:
-            st.info("No dataset to plot." if speed else "This suite records no speed to plot against.")
-        else:
-            points = pd.DataFrame(
-                {
-                    "model": names,
-                    "kind": shown["kind"].to_numpy(),
-                    "quality": shown[quality].to_numpy(dtype=float),
-                    "speed": shown[speed].to_numpy(dtype=float),
-                }
-            ).dropna()
-            points = points[points["speed"] > 0]
-            if points.empty:
-                st.info(f"No model has both a score and a {speed} figure here.")
-            else:
-                points["pareto"] = bq.pareto_front(points["quality"], points["speed"]).map(
-                    {True: "on the front", False: "dominated"}
-                )
-                chart = quality_speed_chart(points, short(quality, result.suite), speed)
-                st.altair_chart(chart, width="stretch")
-                st.caption("Pareto front: no other model is both at least as good and at least as fast.")
-    with right:
-        st.subheader("Per dataset")
-        long = shown[tasks].rename(columns=lambda t: short(t, result.suite))
-        long.insert(0, "model", names)
-        long = long.melt(id_vars="model", var_name="dataset", value_name="score").dropna()
-        if long.empty:
-            st.info("No scores to plot.")
-        else:
-            st.altair_chart(dataset_bars(long), width="stretch")
+    """The plots the suite's ``BoardSpec`` offers, side by side."""
+    names = row_names(shown)
+    plots = {"quality_vs_speed": plot_quality_speed, "per_task": plot_per_task}
+    chosen = [plots[name] for name in result.spec.plots]
+    if not chosen:
+        st.info("This suite offers no plots.")
+        return
+    for column, plot in zip(st.columns(len(chosen)), chosen, strict=True):
+        with column:
+            plot(result, shown, tasks, mean_over, names)
+
+
+def plot_quality_speed(
+    result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str], names: list[str]
+) -> None:
+    st.subheader("Quality vs speed")
+    speed = result.spec.rates[0].label if result.spec.rates else None
+    choices = (["mean"] if mean_over else []) + tasks
+    quality = st.selectbox(
+        "Quality", choices, format_func=lambda c: short(c, result.suite), key="plot_quality"
+    )
+    if quality is None or speed is None:
+        st.info("No dataset to plot." if speed else "This suite records no speed to plot against.")
+        return
+    points = pd.DataFrame(
+        {
+            "model": names,
+            "kind": shown["kind"].to_numpy(),
+            "quality": shown[quality].to_numpy(dtype=float),
+            "speed": shown[speed].to_numpy(dtype=float),
+        }
+    ).dropna()
+    points = points[points["speed"] > 0]
+    if points.empty:
+        st.info(f"No model has both a score and a {speed} figure here.")
+        return
+    points["pareto"] = bq.pareto_front(points["quality"], points["speed"]).map(
+        {True: "on the front", False: "dominated"}
+    )
+    st.altair_chart(quality_speed_chart(points, short(quality, result.suite), speed), width="stretch")
+    st.caption("Pareto front: no other model is both at least as good and at least as fast.")
+
+
+def plot_per_task(
+    result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str], names: list[str]
+) -> None:
+    st.subheader("Per dataset")
+    long = shown[tasks].rename(columns=lambda t: short(t, result.suite))
+    long.insert(0, "model", names)
+    long = long.melt(id_vars="model", var_name="dataset", value_name="score").dropna()
+    if long.empty:
+        st.info("No scores to plot.")
+    else:
+        st.altair_chart(dataset_bars(long), width="stretch")
 
 
 def quality_speed_chart(points: pd.DataFrame, quality: str, speed: str) -> alt.LayerChart:
@@ -328,7 +353,7 @@ def view_model(url: str, result: bq.Board) -> None:
     digests = sorted(set(row["digests"].values()), key=lambda d: d != row["digest"])
     history = load_model_runs(url, str(row["model_id"]), revision)
     origins = dict(zip(history["digest"], history["origin"], strict=True))
-    st.subheader(model)
+    st.subheader(markdown_literal(str(model)))
     reproduced = "reproduced by `harness verify`" if row["reproduced"] else "not reproduced yet"
     st.markdown(
         f"**{row['kind']}** · {ORIGIN_LABELS.get(row['origin'], row['origin'])} · {reproduced} · "

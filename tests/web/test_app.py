@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from harness import store
 from harness.board import PAGE
 from harness.board import queries as bq
+from harness.board.views import markdown_literal
 from harness.registry import SUITES
 from harness.results import ResultsFile, digest
 
@@ -385,3 +386,38 @@ def test_sts_plots_use_sentences_per_second(sts_app: AppTest) -> None:
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2
     assert "sentences/s (log)" in charts[0].proto.spec
+
+
+HOSTILE = "acme/[Official SOTA](https:/evil.example) :red[**OFFICIAL REFERENCE RUN**]"
+
+
+@pytest.fixture(scope="module")
+def hostile_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A model id that is Markdown (a link, a coloured banner), as a submitted file may carry."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('board-hostile') / 'board.sqlite'}"
+    engine = store.connect(url)
+    store.ingest(engine, make_results(HOSTILE, ndcg=0.7).model_copy(update={"origin": "submission"}))
+    store.ingest(engine, make_results("bm25-test", ndcg=0.6))
+    engine.dispose()
+    yield url
+
+
+def test_a_model_id_is_shown_as_text_never_as_markdown(
+    hostile_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv(monkeypatch, hostile_database)
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.query_params["view"] = "Model"
+    app.query_params["model"] = HOSTILE
+    at = ran(app)
+    (heading,) = [h for h in at.subheader if "acme" in h.value]
+    assert heading.value == markdown_literal(HOSTILE)
+    assert "](" not in heading.value and ":red[" not in heading.value  # no link, no colour directive
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.query_params["view"] = "Compare"
+    at = ran(app)
+    at.selectbox(key="baseline").set_value(HOSTILE)
+    at = ran(at)
+    caption = next(c.value for c in at.caption if "significantly better" in c.value)
+    assert markdown_literal(HOSTILE) in caption
+    assert "[Official SOTA](" not in caption
