@@ -1,17 +1,18 @@
-"""Submissions: results files that came from outside, checked for meaning, filed, then ingested.
+"""The gate every results file from disk passes: ``submit`` (files from outside) and ``harness ingest``.
 
-``results.parse_results`` is the one parser and owns the schema (UTF-8, size, nesting, types, finite
-numbers, no extra fields). ``check`` owns what a schema cannot see, and reads nothing but the
-registry and the local data:
+``results.parse_results`` is the one parser and owns the schema and the bounds (regular files only,
+sizes, counts, the text policy: ``results.bounds``). ``check`` owns what a schema cannot see, and
+reads nothing but the registry, the local data and the reference model ids:
 
-- the model id is printable and not path-like; the revision and splits are printable;
+- the model id is an ASCII name and no look-alike of a reference model (``check_model_id``);
 - each task is one the registry builds, at its current ``task_version``, with its main metric,
   settings and measures (bounds included) (``suites.checks.check_declared``);
 - the inputs record is consistent and claims ``verified`` only when it equals the data card
   (``check_inputs``); otherwise the result is accepted as unverified and shown so;
+- timings are positive and no derived speed beats the hardware (``check_timings``);
 - the task re-derives its metrics from what the file carries (``Task.check``): the mean of
   per-query values for retrieval (over the local qrels' queries when the data is here), Spearman
-  and Pearson from the per-pair similarities and the local gold scores for STS.
+  and Pearson from the per-pair similarities and the local gold scores for STS ("rescored").
 
 Each task's failure comes back as a ``FieldError`` (relative to the task result) or a
 ``SettingError`` (an unknown dataset or split); ``check`` places it in the file, e.g.
@@ -21,13 +22,17 @@ Each task's failure comes back as a ``FieldError`` (relative to the task result)
 verification records (whatever the file said: only this harness's own ``verify`` adds those), as
 canonical bytes created atomically and exclusively, and ingests it in one transaction. The digest
 alone names the file, so nothing in a submission can choose where it is written. A refused file
-changes nothing; when the ingest fails, a file this call created is removed again.
+changes nothing; when the ingest fails or is interrupted, a file this call created is removed again.
+
+``ingest_files`` runs the same checks over files already on disk and gives each its standing from
+where it lies (``standing``): the trust model of CONTRIBUTING.md, "Trust".
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +43,10 @@ from harness import registry, store
 from harness.atomic import create_exclusive
 from harness.data.files import is_present
 from harness.errors import FieldError, InputError, SettingError
-from harness.results import ResultsFile, TaskResult, canonical_bytes, digest, read_results
+from harness.results import ResultsFile, TaskResult, canonical_and_digest, digest, read_results
+from harness.results.bounds import codepoint
 from harness.suites.base import AnyTask, Suite
-from harness.suites.checks import check_declared, check_inputs
+from harness.suites.checks import check_declared, check_inputs, check_timings
 
 ORIGIN = "submission"
 
@@ -53,51 +59,72 @@ class TaskVerdict:
 
     task: str
     split: str
+    variant: str
     verified: bool
+    rescored: bool
     note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(task, split, variant key), as ``TaskResult.key``."""
+        return self.task, self.split, self.variant
 
 
 @dataclass(frozen=True)
 class Submission:
-    """What ``submit`` did: ``written`` a new file under the submissions folder, ``ingested`` new rows."""
+    """What ``submit`` did: ``written`` a new file under the submissions folder, ``ingested`` new rows.
+
+    ``path`` is None when the database holds the run as a reference run (``reference``).
+    """
 
     digest: str
-    path: Path
+    path: Path | None
     written: bool
     ingested: bool
     verdicts: tuple[TaskVerdict, ...]
     dropped_verifications: int = 0
+    reference: bool = False
+    """The database holds this very run as a reference run: nothing was filed or changed."""
 
 
 # --- checking -----------------------------------------------------------------------------------
 
 
-def _unprintable(text: str) -> str | None:
-    """The first control, format, private or unassigned character, or line separator, as U+XXXX."""
-    for char in text:
-        category = unicodedata.category(char)
-        if category[0] == "C" or category in ("Zl", "Zp"):
-            return f"U+{ord(char):04X}"
-    return None
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+"""A builtin name or a hub id ``org/name``: ASCII, as the Hugging Face hub allows; ``rrf:A+B`` joins two."""
+
+_SKELETON = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "_": "-", ".": "-"})
 
 
-def _check_model_id(model_id: str, where: str) -> None:
-    """A builtin name, ``org/name`` or ``rrf:A+B``: printable, and nothing that reads as a path."""
-    bad = _unprintable(model_id)
-    if bad is not None:
-        raise InputError(where, "model.id", f"holds the unprintable character {bad}")
-    if model_id != model_id.strip():
-        raise InputError(where, "model.id", "starts or ends with white space")
-    if model_id.startswith(("/", "~")) or "\\" in model_id:
-        raise InputError(where, "model.id", f"{model_id!r} looks like a path, not a model name")
-    for part in model_id.removeprefix("rrf:").split("+"):
-        if any(segment in ("", ".", "..") for segment in part.split("/")):
-            raise InputError(where, "model.id", f"{model_id!r} looks like a path, not a model name")
+def skeleton(model_id: str) -> str:
+    """What an id looks like at a glance: case, 0/o, 1/l/I and the separators - _ . folded together."""
+    return model_id.lower().translate(_SKELETON)
 
 
-def _printable(value: str | None, where: str, field: str) -> None:
-    if value is not None and (bad := _unprintable(value)) is not None:
-        raise InputError(where, field, f"holds the unprintable character {bad}")
+def check_model_id(model_id: str, where: str, reference_ids: Iterable[str] = ()) -> None:
+    """A builtin name, an ASCII hub id ``org/name``, or ``rrf:A+B``, and no look-alike of a reference.
+
+    Ids are compared by eye on the board, so an id that differs from a reference model's only by
+    case, digits that read as letters or separators (``BM25-flat``, ``bm25_flat``, ``bm25-fIat``) is
+    refused; non-ASCII ids (Cyrillic ``а``, fullwidth ``ｂ``, combining accents) are refused outright,
+    as the hub refuses them. A submitted run *of* a reference model keeps its exact id and is shown
+    as submitted, beside the reference row.
+    """
+    if not model_id.isascii():
+        char = next(c for c in model_id if not c.isascii())
+        raise InputError(where, "model.id", f"holds {codepoint(char)}: model ids are ASCII, as hub ids are")
+    parts = model_id.removeprefix("rrf:").split("+") if model_id.startswith("rrf:") else [model_id]
+    if len(parts) > 2 or not all(MODEL_ID.fullmatch(part) for part in parts):
+        raise InputError(
+            where, "model.id", f"{model_id!r} is not a model name (builtin, org/name, or rrf:A+B)"
+        )
+    known = {*registry.MODELS, *reference_ids}
+    for part in parts:
+        if part in known:
+            continue
+        twin = next((name for name in sorted(known) if skeleton(name) == skeleton(part)), None)
+        if twin is not None:
+            raise InputError(where, "model.id", f"{part!r} looks like the reference model {twin!r}")
 
 
 def _task(result: TaskResult, suite: str, suites: Mapping[str, Suite], where: str, at: str) -> AnyTask:
@@ -112,8 +139,8 @@ def _task(result: TaskResult, suite: str, suites: Mapping[str, Suite], where: st
     return task
 
 
-class _LocalData:
-    """Each (task, split)'s local data, read once per check, or None where it is not here."""
+class LocalData:
+    """Each (task, split)'s local data, or None where it is not here; read once per ingest."""
 
     def __init__(self, data_root: Path | None) -> None:
         self.data_root = data_root
@@ -130,38 +157,47 @@ class _LocalData:
 
 
 def check(
-    results: ResultsFile, where: str, data_root: Path | None, suites: Mapping[str, Suite] = registry.SUITES
+    results: ResultsFile,
+    where: str,
+    data_root: Path | None,
+    suites: Mapping[str, Suite] = registry.SUITES,
+    reference_ids: Iterable[str] = (),
+    local: LocalData | None = None,
 ) -> list[TaskVerdict]:
-    """Check what the schema cannot: known tasks, versions, measures, inputs, and re-derived metrics.
+    """Check what the schema cannot: model id, tasks, measures, inputs, timings, re-derived metrics.
 
     Each task re-derives its metrics from the file, with the local data under ``data_root`` where
-    that data is present.
+    that data is present; ``reference_ids`` are the model ids of the database's reference rows, which
+    no look-alike id may imitate.
 
     Returns:
-        One verdict per task result, in file order; unverified results are accepted and say why.
+        One verdict per task result, in file order: unverified results are accepted and say why;
+        ``rescored`` where every metric was recomputed from the file and the local data.
 
     Raises:
         InputError: the first problem, naming ``where`` and the field.
     """
-    _check_model_id(results.model.id, where)
-    _printable(results.model.revision, where, "model.revision")
+    check_model_id(results.model.id, where, reference_ids)
     if results.suite not in suites:
         raise InputError(
             where, "suite", f"unknown suite {results.suite!r}; known: {', '.join(sorted(suites))}"
         )
-    local = _LocalData(data_root)
+    spec = suites[results.suite].board
+    local = local or LocalData(data_root)
     verdicts = []
     for index, result in enumerate(results.results):
         at = f"results[{index}]"
-        _printable(result.split, where, f"{at}.split")
         task = _task(result, results.suite, suites, where, at)
         try:
             check_declared(result, task)
             verdict = check_inputs(result, task)
-            task.check(result, local.of(task))
+            check_timings(result, spec)
+            rescored = task.check(result, local.of(task))
         except FieldError as error:
             raise InputError(where, f"{at}.{error.field}", error.message) from None
-        verdicts.append(TaskVerdict(result.task, result.split, verdict.verified, verdict.note))
+        verdicts.append(
+            TaskVerdict(result.task, result.split, result.key[2], verdict.verified, rescored, verdict.note)
+        )
     return verdicts
 
 
@@ -176,9 +212,7 @@ def _filed_digest(path: Path) -> str | None:
         return None
 
 
-def _file(results: ResultsFile, submissions_dir: Path) -> tuple[str, Path, bool]:
-    data = canonical_bytes(results)
-    key = digest(results)
+def _file(data: bytes, key: str, submissions_dir: Path) -> tuple[Path, bool]:
     path = submissions_dir / f"{key}.json"
     try:
         submissions_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +223,7 @@ def _file(results: ResultsFile, submissions_dir: Path) -> tuple[str, Path, bool]
         raise InputError(
             str(path), "(file)", "exists but is not the run its digest names; restore or remove it"
         )
-    return key, path, written
+    return path, written
 
 
 @dataclass(frozen=True)
@@ -201,12 +235,17 @@ class Accepted:
     where: str
     dropped_verifications: int = 0
 
+    @property
+    def rescored(self) -> frozenset[store.TaskKey]:
+        return frozenset(verdict.key for verdict in self.verdicts if verdict.rescored)
+
 
 def accept(
     path: Path,
     display_name: str | None = None,
     data_root: Path | None = None,
     suites: Mapping[str, Suite] = registry.SUITES,
+    reference_ids: Iterable[str] = (),
 ) -> Accepted:
     """Read the results file at ``path`` (schema) and ``check`` it (meaning); writes nothing.
 
@@ -217,25 +256,136 @@ def accept(
     """
     where = display_name or str(path)
     results = read_results(path, where)
-    verdicts = tuple(check(results, where, data_root, suites))
+    verdicts = tuple(check(results, where, data_root, suites, reference_ids))
     filed = results.model_copy(update={"origin": ORIGIN, "verifications": []})
     return Accepted(filed, verdicts, where, len(results.verifications))
 
 
-def submit(engine: Engine, accepted: Accepted, submissions_dir: Path) -> Submission:
-    """File an accepted results file under ``submissions_dir`` and ingest it with origin "submission".
+def _stored(engine: Engine, key: str) -> bool:
+    """Whether the run is in the database; False when the database cannot even say."""
+    try:
+        return store.standing_of(engine, key) is not None
+    except Exception:  # noqa: BLE001 - cleaning up after a failure: the database may be the failure
+        return False
 
-    Submitting the same run again changes nothing (``written`` and ``ingested`` are False).
+
+def submit(engine: Engine, accepted: Accepted, submissions_dir: Path) -> Submission:
+    """File an accepted results file under ``submissions_dir`` and ingest it as a submission.
+
+    Submitting the same run again changes nothing (``written`` and ``ingested`` are False), and a run
+    the database holds as a reference run is neither filed again nor demoted (``reference``).
+    The filed copy and the database row land together or not at all: whatever interrupts the ingest
+    (an error, SIGTERM turned into an exception by the CLI), a copy this call created is removed
+    unless the row was committed.
 
     Raises:
         SettingError: the submissions folder cannot be written; nothing was stored.
         InputError: a file there has the digest's name but is another run; nothing was stored.
     """
-    key, path, written = _file(accepted.results, submissions_dir)
+    data, key = canonical_and_digest(accepted.results)
+    if store.standing_of(engine, key) == "reference":
+        return Submission(key, None, False, False, accepted.verdicts, accepted.dropped_verifications, True)
+    path, written = _file(data, key, submissions_dir)
+    del data
     try:
-        ingested = store.ingest(engine, accepted.results) == "stored"
+        outcome = store.ingest(engine, accepted.results, "submission", accepted.rescored, key=key)
     except BaseException:
-        if written:
+        if written and not _stored(engine, key):
             path.unlink(missing_ok=True)
         raise
-    return Submission(key, path, written, ingested, accepted.verdicts, accepted.dropped_verifications)
+    return Submission(
+        key, path, written, outcome == "stored", accepted.verdicts, accepted.dropped_verifications
+    )
+
+
+# --- ingesting files from disk ------------------------------------------------------------------
+
+
+def json_files(root: Path) -> list[Path]:
+    """``root`` itself, or every ``*.json`` entry under the folder ``root``.
+
+    Symlinked folders are not followed; special files are listed too, so that reading them refuses
+    them by name.
+    """
+    if not root.is_dir():
+        return [root]
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        subfolders.sort()
+        found.extend(Path(folder) / name for name in sorted(names) if name.endswith(".json"))
+    return found
+
+
+def _ingest_order(path: Path) -> tuple[float, str]:
+    """Oldest file first, so a rebuild stores runs in the order they were filed (``runs.seq``)."""
+    try:
+        return path.lstat().st_mtime, str(path)
+    except OSError:
+        return 0.0, str(path)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+def standing(
+    path: Path, results: ResultsFile, reference_dir: Path | None, submissions_dir: Path | None
+) -> tuple[store.Standing, bool]:
+    """How a file read from ``path`` may be shown, and whether its verification records are kept.
+
+    Reference only when the file says ``harness run`` made it (origin ``local``) *and* it lies in
+    the reference folder; its records are kept. A file in the submissions folder was filed by
+    ``submit`` and re-run by ``verify`` here: a submission, records kept. Anything else is a
+    submission whatever it claims, and its verification records (which only this harness's
+    ``verify`` may add) are dropped, as ``submit`` drops them.
+    """
+    in_submissions = _inside(path, submissions_dir)
+    if _inside(path, reference_dir) and not in_submissions:
+        return ("reference" if results.origin == "local" else "submission"), True
+    return "submission", in_submissions
+
+
+def ingest_files(
+    engine: Engine,
+    paths: Iterable[Path],
+    data_root: Path | None,
+    reference_dir: Path | None,
+    submissions_dir: Path | None,
+    suites: Mapping[str, Suite] = registry.SUITES,
+    on_file: Callable[[int, int, Path], None] | None = None,
+) -> store.IngestReport:
+    """Ingest every results file under ``paths`` through the same checks as ``submit``.
+
+    Each file is read (bounded), checked (``check``) and stored in its own transaction, with the
+    standing ``standing`` gives it; a file that fails is listed in ``refused`` with its one-line
+    error and does not stop the others. Files are taken oldest first (``_ingest_order``).
+    """
+    report = store.IngestReport()
+    lists = {"stored": report.ingested, "updated": report.updated, "unchanged": report.already}
+    files = sorted({file for root in paths for file in json_files(root)}, key=_ingest_order)
+    local = LocalData(data_root)
+    references = store.reference_model_ids(engine)
+    for number, path in enumerate(files, start=1):
+        if on_file is not None:
+            on_file(number, len(files), path)
+        where = str(path)
+        try:
+            results = read_results(path, where)
+            origin, keep = standing(path, results, reference_dir, submissions_dir)
+            verdicts = check(results, where, data_root, suites, references, local)
+            if not keep:
+                results = results.model_copy(update={"origin": ORIGIN, "verifications": []})
+            elif origin == "submission":
+                results = results.model_copy(update={"origin": ORIGIN})
+            rescored = [verdict.key for verdict in verdicts if verdict.rescored]
+            outcome = store.ingest(engine, results, origin, rescored)
+        except InputError as error:
+            if error.where != where:
+                error = InputError(where, error.field, error.message)
+            message = str(error)
+            report.refused.append((path, message))
+            continue
+        if origin == "reference":
+            references.add(results.model.id)
+        lists[outcome].append(path)
+    return report

@@ -1,13 +1,15 @@
 """The results file: one schema-versioned JSON document per ``harness run``, the record of truth.
 
-``records`` defines the schema (pydantic), ``migrations`` upgrades older documents, ``files``
-reads, writes and names them by content digest. The database is an index of these files.
+``records`` defines the schema (pydantic), ``migrations`` upgrades older documents, ``bounds`` says
+what an untrusted file may hold (sizes, counts, the text policy), ``files`` reads, writes and names
+them by content digest. The database is an index of these files.
 """
 
+from harness.results.bounds import LIMITS_TEXT, MAX_FILE_BYTES, MAX_TASKS, text_problem
 from harness.results.files import (
     ANNOTATIONS,
-    MAX_FILE_BYTES,
     SCHEMA_PATH,
+    canonical_and_digest,
     canonical_bytes,
     digest,
     identity_bytes,
@@ -45,7 +47,9 @@ from harness.results.records import (
 
 __all__ = [
     "ANNOTATIONS",
+    "LIMITS_TEXT",
     "MAX_FILE_BYTES",
+    "MAX_TASKS",
     "MIGRATIONS",
     "SCHEMA_PATH",
     "SCHEMA_VERSION",
@@ -63,6 +67,7 @@ __all__ = [
     "ResultsFile",
     "TaskResult",
     "Verification",
+    "canonical_and_digest",
     "canonical_bytes",
     "digest",
     "identity_bytes",
@@ -77,5 +82,6 @@ __all__ = [
     "relative_path",
     "variant_key",
     "write_file",
+    "text_problem",
     "write_results",
 ]

@@ -21,13 +21,15 @@ from pydantic import ValidationError
 
 from harness.atomic import PUBLIC, atomic_write_bytes
 from harness.errors import InputError
+from harness.results.bounds import (
+    MAX_FILE_BYTES,
+    MAX_INTEGER_DIGITS,
+    RefusedNumber,
+    first_violation,
+    read_bounded,
+)
 from harness.results.migrations import migrate
-from harness.results.records import SCHEMA_VERSION, ResultsFile
-
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_NESTING = 32
-MAX_INTEGER_DIGITS = 18
-"""Integers must fit a signed 64-bit column (and be cheap to convert): at most 18 digits."""
+from harness.results.records import SCHEMA_VERSION, ResultsFile, TaskResult
 
 ANNOTATIONS = ("origin", "verifications")
 """Fields that say how a run reached us and who re-ran it, not what it was: outside the digest."""
@@ -41,17 +43,109 @@ def _json(document: Any) -> bytes:
 
 def canonical_bytes(results: ResultsFile) -> bytes:
     """The whole document, canonically: sorted keys, no whitespace, UTF-8, finite floats only."""
-    return _json(results.model_dump(mode="json"))
+    return _joined(_members(results))
 
 
 def identity_bytes(results: ResultsFile) -> bytes:
     """The bytes the digest is taken over: the canonical document without its annotations."""
-    document = results.model_dump(mode="json", exclude=set(ANNOTATIONS))
-    return _json(document)
+    return _joined(_members(results), ANNOTATIONS)
 
 
 def digest(results: ResultsFile) -> str:
     return hashlib.sha256(identity_bytes(results)).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    """``value`` as ``_json`` writes it, appended in pieces.
+
+    ``json.dumps`` keeps one string per token until it joins them, so a dict of a million floats
+    costs hundreds of MB at once; here containers of containers are walked and big flat containers
+    are written in slices of ``_SLICE``.
+    """
+    if isinstance(value, dict):
+        if any(isinstance(child, dict | list) for child in value.values()):
+            for index, key in enumerate(sorted(value)):
+                out.append(("," if index else "{") + json.dumps(key, ensure_ascii=False) + ":")
+                _encode(value[key], out)
+            out.append("}" if value else "{}")
+        elif len(value) > _SLICE:
+            keys = sorted(value)
+            slices = (keys[start : start + _SLICE] for start in range(0, len(keys), _SLICE))
+            out.append(
+                "{" + ",".join(_dumps({key: value[key] for key in part})[1:-1] for part in slices) + "}"
+            )
+        else:
+            out.append(_dumps(value))
+    elif isinstance(value, list):
+        if any(isinstance(child, dict | list) for child in value):
+            for index, child in enumerate(value):
+                out.append("," if index else "[")
+                _encode(child, out)
+            out.append("]" if value else "[]")
+        elif len(value) > _SLICE:
+            slices = (value[start : start + _SLICE] for start in range(0, len(value), _SLICE))
+            out.append("[" + ",".join(_dumps(part)[1:-1] for part in slices) + "]")
+        else:
+            out.append(_dumps(value))
+    else:
+        out.append(_dumps(value))
+
+
+_SLICE = 10_000
+
+
+def _task_json(result: TaskResult) -> str:
+    """One task result canonically.
+
+    Its per-item values and predictions are read from the model as they are (plain dicts and lists
+    of floats), never dumped into a second copy.
+    """
+    document: dict[str, Any] = result.model_dump(mode="json", exclude={"per_item", "predictions"})
+    if result.per_item is not None:
+        document["per_item"] = {"kind": result.per_item.kind, "values": result.per_item.values}
+    else:
+        document["per_item"] = None
+    if result.predictions is not None:
+        predictions = result.predictions
+        document["predictions"] = {
+            "item_kind": predictions.item_kind,
+            "kind": predictions.kind,
+            "values": predictions.values,
+        }
+    else:
+        document["predictions"] = None
+    out: list[str] = []
+    _encode(document, out)
+    return "".join(out)
+
+
+def _members(results: ResultsFile) -> dict[str, str]:
+    """Each top-level member's canonical JSON, the results written piece by piece (``_encode``)."""
+    document = results.model_dump(mode="json", exclude={"results"})
+    members = {key: _dumps(value) for key, value in document.items()}
+    members["results"] = "[" + ",".join(_task_json(result) for result in results.results) + "]"
+    return members
+
+
+def _joined(members: dict[str, str], leave_out: tuple[str, ...] = ()) -> bytes:
+    kept = sorted(key for key in members if key not in leave_out)
+    return (
+        "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{members[key]}" for key in kept) + "}"
+    ).encode()
+
+
+def canonical_and_digest(results: ResultsFile) -> tuple[bytes, str]:
+    """``canonical_bytes`` and ``digest`` from one pass over the document.
+
+    The same bytes as ``_json`` of the whole dump (tested), without a second tree of Python objects
+    for a 50 MB file's items.
+    """
+    members = _members(results)
+    return _joined(members), hashlib.sha256(_joined(members, ANNOTATIONS)).hexdigest()
 
 
 def model_slug(model_id: str) -> str:
@@ -84,67 +178,19 @@ def write_results(results: ResultsFile, directory: Path) -> Path:
     return path
 
 
-class _BadNumber:
-    """A number the file may not hold (NaN, Infinity, 1e400, 10**30), kept until its location is known."""
-
-    def __init__(self, literal: str, message: str) -> None:
-        self.literal = literal if len(literal) <= 24 else f"{literal[:20]}...({len(literal)} characters)"
-        self.message = message
+def _constant(literal: str) -> RefusedNumber:
+    return RefusedNumber(literal, "Input should be a finite number")
 
 
-def _constant(literal: str) -> _BadNumber:
-    return _BadNumber(literal, "Input should be a finite number")
-
-
-def _float(literal: str) -> float | _BadNumber:
+def _float(literal: str) -> float | RefusedNumber:
     value = float(literal)
     return value if math.isfinite(value) else _constant(literal)
 
 
-def _int(literal: str) -> int | _BadNumber:
+def _int(literal: str) -> int | RefusedNumber:
     if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        return _BadNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
+        return RefusedNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
     return int(literal)
-
-
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
-
-
-def _first_bad_value(value: Any) -> tuple[tuple[int | str, ...], str] | None:
-    """Where the first (in document order) refused number or lone surrogate sits, and why."""
-    stack: list[tuple[Any, tuple[int | str, ...]]] = [(value, ())]
-    while stack:
-        item, loc = stack.pop()
-        if isinstance(item, _BadNumber):
-            return loc, f"{item.message}, not {item.literal}"
-        if isinstance(item, str) and _has_surrogate(item):
-            return loc, "not valid Unicode (a lone surrogate escape such as \\ud800)"
-        children: list[tuple[int | str, Any]] = []
-        if isinstance(item, dict):
-            for key in item:
-                if _has_surrogate(key):
-                    return (*loc, key), "the key is not valid Unicode (a lone surrogate escape)"
-            children = list(item.items())
-        elif isinstance(item, list):
-            children = list(enumerate(item))
-        stack.extend((child, (*loc, key)) for key, child in reversed(children))
-    return None
-
-
-def _depth(value: Any, limit: int) -> int:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((child, level + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, level + 1) for child in item)
-    return deepest
 
 
 def location(loc: tuple[int | str, ...]) -> str:
@@ -178,11 +224,10 @@ def parse_versioned(data: bytes, where: str) -> tuple[ResultsFile, int]:
         raise InputError(where, "(file)", "JSON nested too deeply") from None
     except ValueError as error:
         raise InputError(where, "(file)", f"not valid JSON: {error}") from None
+    del text  # a 50 MB file: its text, its tree and its model are never all held at once
     if not isinstance(document, dict):
         raise InputError(where, "(document)", "must be a JSON object")
-    if _depth(document, MAX_NESTING) > MAX_NESTING:
-        raise InputError(where, "(document)", f"nested deeper than {MAX_NESTING} levels")
-    bad = _first_bad_value(document)
+    bad = first_violation(document)
     if bad is not None:
         loc, message = bad
         raise InputError(where, location(loc), message)
@@ -191,10 +236,12 @@ def parse_versioned(data: bytes, where: str) -> tuple[ResultsFile, int]:
         raise InputError(where, "schema_version", "missing or not an integer")
     if version > SCHEMA_VERSION or version < 1:
         raise InputError(where, "schema_version", f"{version} is not a known version (1..{SCHEMA_VERSION})")
-    document = migrate(document, version, SCHEMA_VERSION)
+    # a current file is built from its own bytes, so its items are held once, not twice
+    source = data if version == SCHEMA_VERSION else json.dumps(migrate(document, version, SCHEMA_VERSION))
+    del document
     try:
         # strict: a number written as a string ("0.5") or a bool as 1 is refused, not coerced
-        return ResultsFile.model_validate_json(json.dumps(document), strict=True), version
+        return ResultsFile.model_validate_json(source, strict=True), version
     except ValidationError as error:
         first = error.errors()[0]
         message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
@@ -211,17 +258,7 @@ def read_results(path: Path, display_name: str | None = None) -> ResultsFile:
 def read_versioned(path: Path, display_name: str | None = None) -> tuple[ResultsFile, int]:
     """``read_results``, plus the schema version the file was written in."""
     where = display_name or str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(where, "(file)", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(where, "(file)", "is a directory, not a results file") from None
-    except OSError as error:
-        raise InputError(where, "(file)", error.strerror or str(error)) from None
+    data = read_bounded(path, where)
     return parse_versioned(data, where)
 
 

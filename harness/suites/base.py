@@ -84,8 +84,14 @@ class Task(Protocol[DataT, ModelT]):
 
     def evaluate(self, model: ModelT, data: DataT, timer: Timer) -> Scores: ...
 
-    def check(self, result: TaskResult, data: DataT | None) -> None:
+    def check(self, result: TaskResult, data: DataT | None) -> bool:
         """Re-derive the metrics from ``result`` (and the local ``data`` when present).
+
+        Returns:
+            True when *every* metric was recomputed from what the file carries and the local data,
+            and that data is the card's (``verified``): ``submit`` then marks the cell "rescored".
+            False when only consistency could be checked (a mean of per-item values proves the
+            aggregate, not the per-item values themselves).
 
         Raises:
             FieldError: a field of ``result`` does not hold, named relative to the task result.

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from harness.data.cards import fingerprint, generated_fingerprint
 from harness.errors import FieldError
 from harness.results import ItemKind, TaskResult
-from harness.suites.base import AnyTask
+from harness.suites.base import AnyTask, BoardSpec
 
 AGGREGATE_TOLERANCE = 1e-9
 """How far an aggregate may sit from the value re-derived from the file: float summation noise only."""
+
+MAX_ITEMS_PER_SECOND = 1e9
+"""No phase handles more than a billion items (queries, documents, sentences) a second: one item per
+clock cycle of a 1 GHz core, while encoding a sentence or searching a query costs thousands. A
+faster claim is a forged or broken timing (``search: 1e-300`` would show 3e302 queries/s)."""
+TIMER_SLACK_S = 1e-3
+"""How far the phases may add up beyond ``total`` (each phase and the total read one monotonic clock)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,27 @@ def check_declared(result: TaskResult, task: AnyTask) -> None:
         if not found.in_bounds(value):
             low, high = found.bounds or (-math.inf, math.inf)
             raise FieldError(f"metrics.{name}", f"{value!r} lies outside [{low}, {high}]")
+
+
+def check_timings(result: TaskResult, spec: BoardSpec) -> None:
+    """Timings are positive, the phases fit in the total, no derived speed beats ``MAX_ITEMS_PER_SECOND``."""
+    timings = result.timings_s
+    for phase, seconds in timings.items():
+        if not seconds > 0:
+            raise FieldError(f"timings_s.{phase}", f"{seconds!r}: a measured phase takes some time")
+    total = timings.get("total")
+    phases = math.fsum(seconds for phase, seconds in timings.items() if phase != "total")
+    if total is not None and phases > total + TIMER_SLACK_S:
+        raise FieldError("timings_s.total", f"{total!r} is less than its phases together ({phases!r})")
+    for rate in spec.rates:
+        spent = timings.get(rate.phase)
+        count = result.inputs.counts.get(rate.count)
+        if spent is not None and count and count / spent > MAX_ITEMS_PER_SECOND:
+            raise FieldError(
+                f"timings_s.{rate.phase}",
+                f"{spent!r} s for {count:,} {rate.count} is {count / spent:.3g} a second; no hardware "
+                f"touches more than {MAX_ITEMS_PER_SECOND:.0e}",
+            )
 
 
 def check_inputs(result: TaskResult, task: AnyTask) -> InputsVerdict:

@@ -56,7 +56,7 @@ from harness.results import (
     write_file,
     write_results,
 )
-from harness.results.files import MAX_NESTING
+from harness.results.bounds import MAX_NESTING
 from harness.results.migrations import MIGRATIONS, v1_to_v2
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -491,7 +491,11 @@ EDITS = {
     "schema-version-0": (_set(("schema_version",), 0), "schema_version"),
     "schema-version-string": (_set(("schema_version",), "2"), "schema_version"),
     "schema-version-missing": (_delete(("schema_version",)), "schema_version"),
-    "too-deep": (_set(("results", 0, "settings", "deep"), _nest(MAX_NESTING)), "(document)"),
+    # root (1) > results (2) > task (3) > settings (4) > deep (5): the first value below level 32 is named
+    "too-deep": (
+        _set(("results", 0, "settings", "deep"), _nest(MAX_NESTING)),
+        "results[0].settings.deep" + ".a" * (MAX_NESTING - 4),
+    ),
 }
 
 

@@ -93,7 +93,8 @@ def task_of(body: Document) -> Document:
 
 def test_a_file_matching_the_card_is_verified() -> None:
     (verdict,) = submit.check(parse(document()), "run.json", None)
-    assert verdict == submit.TaskVerdict("beir/scifact", "test", verified=True)
+    assert verdict == submit.TaskVerdict("beir/scifact", "test", "", verified=True, rescored=False)
+    assert verdict.key == ("beir/scifact", "test", "")
 
 
 def test_a_reference_run_passes(data_root: Path, tmp_path: Path) -> None:
@@ -106,6 +107,7 @@ def test_a_reference_run_passes(data_root: Path, tmp_path: Path) -> None:
     for root in (data_root, None):
         (verdict,) = submit.check(again, "run.json", root)
         assert verdict.verified
+        assert not verdict.rescored  # retrieval means are checked, never recomputed from the data
 
 
 def test_other_data_is_accepted_as_unverified() -> None:
@@ -142,7 +144,9 @@ def test_query_ids_that_are_not_scifact_test_queries_are_refused_with_local_data
     submit.check(parse(body), "run.json", None)  # without the data nothing tells
     error = refusal(body, data_root)
     assert error.field == "results[0].per_item.values"
-    assert error.message == f"scores other queries than the qrels of the local data (e.g. {stray[0]!r})"
+    assert error.message == (
+        f"holds a query id the qrels lack of the local beir/scifact data (e.g. {stray[0]!r})"
+    )
 
 
 def test_one_stray_query_id_is_named(data_root: Path, scifact_query_ids: list[str]) -> None:
@@ -415,12 +419,22 @@ def test_model_ids_with_control_characters_are_refused_in_one_line(model_id: str
 
 @pytest.mark.parametrize(
     "model_id",
-    ["bm25s", "sentence-transformers/all-MiniLM-L6-v2", "rrf:bm25s+org/model-v1.5", "org/m (int8)"],
+    ["bm25s", "sentence-transformers/all-MiniLM-L6-v2", "rrf:bm25s+org/model-v1.5", "org/m-int8_v1.5"],
 )
 def test_ordinary_model_ids_are_accepted(model_id: str) -> None:
     body = document()
     body["model"]["id"] = model_id
     submit.check(parse(body), "run.json", None)
+
+
+@pytest.mark.parametrize("model_id", ["org/m (int8)", "org/sub/m", "-m", "rrf:a+b+c", "m?x", "org/"])
+def test_ids_that_are_not_model_names_are_refused(model_id: str) -> None:
+    """Spaces, a second slash, a leading separator, three fused models: not a builtin, hub or rrf name."""
+    body = document()
+    body["model"]["id"] = model_id
+    error = refusal(body)
+    assert error.field == "model.id"
+    assert error.message == f"{model_id!r} is not a model name (builtin, org/name, or rrf:A+B)"
 
 
 def test_field_names_from_the_file_are_escaped_into_one_line() -> None:
@@ -617,7 +631,9 @@ def test_accept_checks_against_the_local_data_when_given(data_root: Path, tmp_pa
     assert submit.accept(source, "run.json").verdicts[0].verified  # no data: accepted
     with pytest.raises(InputError) as caught:
         submit.accept(source, "run.json", data_root=data_root)
-    assert str(caught.value).startswith("run.json: results[0].per_item.values: scores other queries")
+    assert str(caught.value).startswith(
+        "run.json: results[0].per_item.values: holds a query id the qrels lack of the local beir/scifact"
+    )
 
 
 def test_accept_names_the_file_as_displayed(tmp_path: Path) -> None:
@@ -629,4 +645,6 @@ def test_accept_names_the_file_as_displayed(tmp_path: Path) -> None:
     assert caught.value.where == str(source)
     accepted = submit.accept(write(tmp_path / "ok.json", make_submission()), "uploaded.json")
     assert accepted.where == "uploaded.json"
-    assert accepted.verdicts == (submit.TaskVerdict("beir/scifact", "test", verified=True),)
+    assert accepted.verdicts == (
+        submit.TaskVerdict("beir/scifact", "test", "", verified=True, rescored=False),
+    )

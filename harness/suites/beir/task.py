@@ -73,15 +73,22 @@ class RetrievalTask:
         sizes = {"index": retriever.index_bytes()} if isinstance(retriever, IndexSize) else {}
         return Scores(metrics=metrics, per_item=ItemValues(kind="query", values=per_query), sizes_bytes=sizes)
 
-    def check(self, result: TaskResult, data: BeirDataset | None) -> None:
-        """Aggregates are means of one value per query (the local qrels' queries where the data is here)."""
+    def check(self, result: TaskResult, data: BeirDataset | None) -> bool:
+        """Aggregates are means of one value per query, and those queries are the local qrels' own.
+
+        Never "rescored": nDCG and recall cannot be recomputed from per-query values, only their
+        means checked (a run file would let them be; see the interop issue). Where the data is here,
+        a file with made-up or missing query ids is refused, whatever its inputs claim.
+        """
         items = check_item_means(result, self, "query", "queries")
         if data is None or data.inputs.fingerprint != result.inputs.fingerprint:
-            return
+            return False  # other data than the local copy: its ids cannot be checked here
         judged = data.qrels.keys()
         if items != judged:
             stray = sorted(items - judged) or sorted(judged - items)
+            missing = "holds a query id the qrels lack" if items - judged else "lacks a judged query"
             raise FieldError(
                 "per_item.values",
-                f"scores other queries than the qrels of the local data (e.g. {stray[0]!r})",
+                f"{missing} of the local {self.name} data (e.g. {stray[0][:40]!r})",
             )
+        return False

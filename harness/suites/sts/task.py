@@ -88,8 +88,12 @@ class StsTask:
         predictions = Predictions(kind="similarity", item_kind="pair", values=similarities)
         return Scores(metrics=metrics, predictions=predictions)
 
-    def check(self, result: TaskResult, data: StsDataset | None) -> None:
-        """Recompute Spearman and Pearson from the file's per-pair similarities and the local gold."""
+    def check(self, result: TaskResult, data: StsDataset | None) -> bool:
+        """Recompute Spearman and Pearson from the file's per-pair similarities and the local gold.
+
+        Every metric is recomputed, so the result is "rescored" whenever the local data is the card's;
+        without local data only the predictions' shape and range can be checked.
+        """
         if result.per_item is not None:
             raise FieldError("per_item", f"{self.name} keeps per-pair predictions, not per-item values")
         predictions = result.predictions
@@ -107,10 +111,7 @@ class StsTask:
             if not (math.isfinite(value) and abs(value) <= 1.0 + SIMILARITY_SLACK):
                 raise FieldError(f"predictions.values[{index}]", f"{value!r} is not a cosine in [-1, 1]")
         if data is None:
-            raise FieldError(
-                "inputs",
-                f"the data of {self.name} is not under the data root here: its scores cannot be recomputed",
-            )
+            return False  # accepted as submitted, not rescored: nothing here to recompute against
         if data.inputs.fingerprint != result.inputs.fingerprint:
             raise FieldError(
                 "inputs.fingerprint",
@@ -121,3 +122,4 @@ class StsTask:
         recomputed = correlations(predictions.values, data.gold, tuple(names))
         for name, value in recomputed.items():
             check_recomputed(result, name, value, "recomputed from predictions and the local gold scores")
+        return data.inputs.verified and result.inputs.verified

@@ -1,0 +1,201 @@
+"""What an untrusted results file may hold: regular files only, bounded sizes, and one text policy.
+
+A results file comes from anyone (``harness submit``, ``harness ingest``), so reading one costs
+bounded time and memory whatever it is: a FIFO, a device, a symlink to ``/dev/zero`` or a 10 GB
+file is refused before it is read, and at most ``MAX_FILE_BYTES + 1`` bytes are ever read (``stat``
+says 0 for ``/dev/zero``, so the size is enforced on the read, not only on the stat).
+
+Once parsed, one walk over the document enforces the limits below and the **text policy**, the same
+for every string and every key anywhere in the file (model ids, splits, hardware, package names):
+
+- printable (Python's ``str.isprintable``: no control, format, surrogate, private-use or unassigned
+  character, no line or paragraph separator; so no ESC, newline or right-to-left override);
+- at most ``MAX_TEXT_CHARS`` characters;
+- in Unicode normal form NFC (a string is refused rather than normalised: normalising would change
+  the run's digest, and two spellings of one name must not become two rows).
+
+Model ids get more (ASCII only, no look-alikes of a reference model): ``submit.check_model_id``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+"""50 MB: a BEIR run of 50,000 queries with five per-query measures is about 10 MB."""
+MAX_NESTING = 32
+MAX_INTEGER_DIGITS = 18
+"""Integers must fit a signed 64-bit column (and be cheap to convert): at most 18 digits."""
+MAX_TEXT_CHARS = 1_000
+"""Any string or key; fields the schema bounds more tightly (model id, split) say so there."""
+MAX_TASKS = 5_000
+"""Task results in one file: 20 datasets x 12 layers x 20 dimensions of a Matryoshka sweep fit."""
+MAX_ENTRIES = 1_000
+"""Entries of any object or array that holds more than numbers (metrics, settings, packages, files)."""
+MAX_NUMBERS = 1_000_000
+"""Entries of an object or array of numbers only: per-item values and per-pair predictions."""
+
+LIMITS_TEXT = (
+    f"at most {MAX_FILE_BYTES // 2**20} MB, {MAX_TASKS:,} task results, {MAX_NUMBERS:,} per-item values "
+    f"per measure, {MAX_ENTRIES:,} entries in any other object or array, {MAX_TEXT_CHARS:,} characters "
+    f"per string, {MAX_NESTING} levels of nesting"
+)
+"""The limits in one sentence, as the README names them."""
+
+
+def read_bounded(path: Path, where: str) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``MAX_FILE_BYTES``; never blocks on a FIFO.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once (with no writer it would wait forever);
+    ``fstat`` of the opened descriptor then refuses anything but a regular file, so a symlink
+    swapped between a check and the open changes nothing.
+
+    Raises:
+        InputError: no such file, not a regular file, unreadable, or larger than the limit.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(where, "(file)", "no such file") from None
+    except IsADirectoryError:
+        raise InputError(where, "(file)", "is a directory, not a results file") from None
+    except OSError as error:
+        raise InputError(where, "(file)", error.strerror or str(error)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(where, "(file)", "is a directory, not a results file")
+        if not stat.S_ISREG(mode):
+            raise InputError(where, "(file)", f"is {_kind(mode)}, not a regular file")
+        if os.fstat(fd).st_size > MAX_FILE_BYTES:
+            raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // 2**20} MB")
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as error:
+        raise InputError(where, "(file)", error.strerror or str(error)) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // 2**20} MB")
+    return data
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def text_problem(text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
+    """Why ``text`` breaks the text policy (printable, at most ``limit`` characters, NFC), or None."""
+    if len(text) > limit:
+        return f"is {len(text):,} characters long (at most {limit:,})"
+    if text.isascii():
+        if text.isprintable():
+            return None
+    else:
+        for char in text:
+            if not char.isprintable():
+                return f"holds the unprintable character {codepoint(char)}"
+        if not unicodedata.is_normalized("NFC", text):
+            return "is not in Unicode normal form NFC"
+        return None
+    for char in text:
+        if not char.isprintable():
+            return f"holds the unprintable character {codepoint(char)}"
+    return None
+
+
+def codepoint(char: str) -> str:
+    """``U+202E (RIGHT-TO-LEFT OVERRIDE)``: how a refused character is named."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+
+
+class RefusedNumber:
+    """A number the file may not hold (NaN, Infinity, 1e400, 10**30), kept until its location is known."""
+
+    def __init__(self, literal: str, message: str) -> None:
+        self.literal = literal if len(literal) <= 24 else f"{literal[:20]}...({len(literal)} characters)"
+        self.message = message
+
+
+def _numbers_only(values: Any) -> bool:
+    """Every value a plain int or float (a ``RefusedNumber`` or a bool is neither); fast for millions."""
+    return set(map(type, values)) <= {int, float}
+
+
+def _plain_keys(mapping: dict[str, Any]) -> bool:
+    """Every key printable ASCII within the length limit, checked at C speed (per-item ids)."""
+    if not mapping:
+        return True
+    joined = "".join(mapping)
+    return joined.isascii() and joined.isprintable() and max(map(len, mapping)) <= MAX_TEXT_CHARS
+
+
+def first_violation(document: Any) -> tuple[tuple[int | str, ...], str] | None:
+    """Where the first (in document order) value outside the limits or the text policy sits, and why.
+
+    A ``RefusedNumber`` (the parser's stand-in for NaN, 1e400, 10**30) is reported with its message.
+    """
+    stack: list[tuple[Any, tuple[int | str, ...], int]] = [(document, (), 1)]
+    while stack:
+        item, loc, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return loc, f"nested deeper than {MAX_NESTING} levels"
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return loc, problem
+        elif isinstance(item, RefusedNumber):
+            return loc, f"{item.message}, not {item.literal}"
+        elif isinstance(item, dict):
+            problem = _size_problem(loc, item.values(), len(item))
+            if problem is not None:
+                return loc, problem
+            if not _plain_keys(item):
+                for key in item:
+                    problem = text_problem(key)
+                    if problem is not None:
+                        return (*loc, key[:40]), f"the key {problem}"
+            if not _numbers_only(item.values()):  # per-item values: nothing inside to walk
+                stack.extend((child, (*loc, key), depth + 1) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            problem = _size_problem(loc, item, len(item))
+            if problem is not None:
+                return loc, problem
+            if not _numbers_only(item):
+                children = reversed(list(enumerate(item)))
+                stack.extend((child, (*loc, index), depth + 1) for index, child in children)
+    return None
+
+
+def _size_problem(loc: tuple[int | str, ...], values: Any, size: int) -> str | None:
+    if loc == ("results",):
+        return f"holds {size:,} task results (at most {MAX_TASKS:,})" if size > MAX_TASKS else None
+    if size <= MAX_ENTRIES:
+        return None
+    if size > MAX_NUMBERS:
+        return f"holds {size:,} entries (at most {MAX_NUMBERS:,})"
+    if not _numbers_only(values):
+        return f"holds {size:,} entries (at most {MAX_ENTRIES:,} unless they are all numbers)"
+    return None
