@@ -1,26 +1,32 @@
-"""``harness``: run, submit, verify, ingest, board, list, schema, fetch; with report.py, all that prints.
+"""``harness``: run, submit, verify, ingest, leaderboard, board, list, schema, fetch.
 
+With report.py, this is all that prints.
 Environment variables are read here and nowhere else: ``HARNESS_DATA`` (data root), ``HARNESS_DB``
 (SQLAlchemy URL), ``HARNESS_CACHE`` (index and embedding cache). A ``HarnessError`` becomes one line
-on stderr and exit status 2; anything else is a bug and keeps its traceback.
+on stderr and exit status 2, and so does a database error (read-only file, lock held too long, server
+gone): one line, never the SQL. SIGTERM becomes an exception, so open transactions roll back and a
+half-filed submission is removed (exit 143). Anything else is a bug and keeps its traceback. Text from
+files is never parsed as Rich markup (``markup=False``, ``Text`` cells).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.text import Text
 
 if TYPE_CHECKING:
     from harness.data.cards import DatasetCard
 
 from harness import __version__
-from harness.errors import FieldError, HarnessError, InputError, Setting, SettingError
+from harness.errors import FieldError, HarnessError, InputError, Setting, SettingError, printable
 
 EXIT_USAGE = 2
 
@@ -107,9 +113,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="also write the results file to this path")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    ingest = sub.add_parser("ingest", help="(re)build the database index from results files")
+    ingest = sub.add_parser(
+        "ingest",
+        help="check results files as submit does and index them (rebuild: ingest results submissions)",
+    )
     ingest.add_argument("paths", nargs="+", help="results files or folders holding them")
     ingest.add_argument("--db", help="SQLAlchemy URL")
+    ingest.add_argument("--data-dir", help="data root, to recompute scores from the local data")
+    ingest.add_argument(
+        "--results-dir",
+        default="results",
+        help="the reference folder: only harness run files found here are reference runs (default results/)",
+    )
+    ingest.add_argument(
+        "--submissions-dir",
+        default="submissions",
+        help="where submit files submissions (default submissions/)",
+    )
+
+    leaderboard = sub.add_parser("leaderboard", help="print the board's main table (table, CSV or JSON)")
+    leaderboard.add_argument("--suite", help="suite name (default: the one the database holds)")
+    leaderboard.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    leaderboard.add_argument("--metric", help="metric of the cells (default: each task's main metric)")
+    leaderboard.add_argument(
+        "--unverified", action="store_true", help="also cells whose data differs from the card"
+    )
+    leaderboard.add_argument(
+        "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+    )
 
     listing = sub.add_parser("list", help="list models, suites or datasets")
     listing.add_argument("what", choices=("models", "suites", "datasets"))
@@ -227,7 +258,7 @@ class _null:
 
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
-    from harness import store
+    from harness import store, submit
 
     paths: list[Path] = []
     for item in args.paths:
@@ -236,8 +267,21 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
             raise InputError(item, "(file)", "no such file or folder")
         paths.append(path)
     engine = store.connect(_db_url(args.db))
+    status = console.status("ingesting", spinner="dots")
+
+    def on_file(number: int, total: int, path: Path) -> None:
+        status.update(Text(f"ingesting {number}/{total}: {path}"))
+
     try:
-        report = store.ingest_paths(engine, paths)
+        with status if console.is_terminal else _null():
+            report = submit.ingest_files(
+                engine,
+                paths,
+                _data_root(args.data_dir),
+                Path(args.results_dir),
+                Path(args.submissions_dir),
+                on_file=on_file,
+            )
     finally:
         engine.dispose()  # SQLite folds its write-ahead log back into the file
     for _, error in report.refused:
@@ -248,6 +292,54 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
     )
     return EXIT_USAGE if report.refused else 0
+
+
+def cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:
+    import csv
+    import json
+
+    from harness import registry, store
+    from harness.board import queries as bq
+    from harness.board.export import leaderboard_table
+    from harness.report import print_leaderboard
+    from harness.suites.base import BoardSpec
+
+    engine = store.connect(_db_url(args.db), readonly=True)
+    try:
+        stored = sorted(store.suite_counts(engine))
+        if args.suite is not None:
+            suites = [args.suite]
+        elif args.format == "table" or len(stored) == 1:
+            suites = stored
+        else:
+            shown = ", ".join(stored) or "none"
+            raise SettingError("suite", f"name one suite for {args.format} (stored: {shown})")
+        tables = []
+        for name in suites:
+            spec = registry.SUITES[name].board if name in registry.SUITES else BoardSpec()
+            tables.append(leaderboard_table(bq.board(engine, name, spec, args.metric, not args.unverified)))
+    finally:
+        engine.dispose()
+    if args.format == "csv":
+        (table,) = tables
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(table.columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table.rows)
+    elif args.format == "json":
+        (table,) = tables
+        document = {
+            "suite": table.suite,
+            "columns": list(table.columns),
+            "mean_over": list(table.mean_over),
+            "rows": [{**row, "cells": cells} for row, cells in zip(table.rows, table.cells, strict=True)],
+        }
+        sys.stdout.write(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    else:
+        for table in tables:
+            print_leaderboard(console, table)
+        if not tables:
+            console.print("the database holds no runs", highlight=False)
+    return 0
 
 
 def _all_cards() -> dict[str, DatasetCard]:
@@ -327,17 +419,24 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 def cmd_submit(args: argparse.Namespace, console: Console) -> int:
     from harness import store, submit
 
-    # refused files never touch the database
+    # refused files never touch the database: the schema and the checks come first
     accepted = submit.accept(Path(args.file), args.file, _data_root(args.data_dir))
     engine = store.connect(_db_url(args.db))
-    try:
+    try:  # then the ids of this database's reference rows, which no submission may imitate
+        submit.check_model_id(accepted.results.model.id, args.file, store.reference_model_ids(engine))
         done = submit.submit(engine, accepted, Path(args.submissions_dir))
     finally:
         engine.dispose()
     for verdict in done.verdicts:
         state = "verified" if verdict.verified else f"unverified: {verdict.note}"
+        if verdict.rescored:
+            state += ", rescored"
+        variant = f" [{verdict.variant}]" if verdict.variant else ""
         console.print(
-            f"{verdict.task} ({verdict.split}): {state}", highlight=False, soft_wrap=True, markup=False
+            f"{verdict.task}{variant} ({verdict.split}): {state}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
     if done.dropped_verifications:
         console.print(
@@ -345,6 +444,9 @@ def cmd_submit(args: argparse.Namespace, console: Console) -> int:
             "only `harness verify` here adds them",
             highlight=False,
         )
+    if done.reference:
+        console.print(f"the database holds this run ({done.digest[:12]}) as a reference run: nothing filed")
+        return 0
     filed = "stored as" if done.written else "already filed as"
     console.print(f"{filed} {done.path}", highlight=False, soft_wrap=True, markup=False)
     console.print("database: ingested" if done.ingested else "database: already ingested", highlight=False)
@@ -449,9 +551,18 @@ COMMANDS = {
     "schema": cmd_schema,
     "fetch": cmd_fetch,
     "submit": cmd_submit,
+    "leaderboard": cmd_leaderboard,
     "verify": cmd_verify,
     "board": cmd_board,
 }
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so ``with`` blocks roll back and clean up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -462,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)  # logs and pipes: keep table rows whole
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args, console)
     except SettingError as error:
@@ -473,3 +585,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("harness: terminated (SIGTERM); nothing was half-stored", file=sys.stderr)
+        return 143
+    except Exception as error:
+        if type(error).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+            from harness.store.engine import one_line
+
+            print(f"harness: --db: database error: {printable(one_line(error))}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

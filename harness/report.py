@@ -7,6 +7,7 @@ parsed as Rich markup.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +16,9 @@ from rich.text import Text
 from harness.metrics.measures import known_measure
 from harness.results import ResultsFile, variant_key
 from harness.suites.base import BoardSpec
+
+if TYPE_CHECKING:  # the board's modules import pandas, which `harness run` never loads
+    from harness.board.export import LeaderboardTable
 
 
 def _score(name: str, value: float) -> str:
@@ -73,3 +77,25 @@ def print_rows(console: Console, title: str, columns: Sequence[str], rows: Itera
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
+
+
+def print_leaderboard(console: Console, table: LeaderboardTable) -> None:
+    """The board's main table: scores to 4 decimals, speeds whole, every text cell as plain ``Text``."""
+    over = ", ".join(table.mean_over) or "none (no dataset is shared)"
+    shown = Table(title=Text(f"{table.suite} · mean over: {over}"), title_justify="left")
+    numeric = set(table.columns[2:])
+    for column in table.columns:
+        shown.add_column(column, justify="right" if column in numeric else "left")
+    scores = {*table.datasets, "mean"}
+    for row in table.rows:
+        cells = []
+        for column in table.columns:
+            value = row[column]
+            if value is None:
+                cells.append(Text("–"))
+            elif isinstance(value, float):
+                cells.append(Text(f"{value:.4f}" if column in scores else f"{value:,.1f}"))
+            else:
+                cells.append(Text(str(value)))
+        shown.add_row(*cells)
+    console.print(shown)

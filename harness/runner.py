@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 
 from harness.errors import SettingError
-from harness.models.protocols import Encoder, Retriever
+from harness.models.protocols import CacheAware, Encoder, Retriever
 from harness.provenance import environment, harness_record
 from harness.results import ModelRecord, ResultsFile, TaskResult
 from harness.suites.base import AnyTask, Suite, Task, TaskData
@@ -91,7 +91,10 @@ def run(
     for number, task in enumerate(tasks, start=1):
         if on_task:
             on_task(task.name, number, len(tasks))
-        timer = Timer(on_phase=partial(on_phase, task.name) if on_phase else None)
+        timer = Timer(
+            on_phase=partial(on_phase, task.name) if on_phase else None,
+            reused_items=model.reused_items if isinstance(model, CacheAware) else None,
+        )
         results.append(run_task(task, model, data_root, timer))
     info = model.info
     return ResultsFile(

@@ -11,6 +11,7 @@ to the URL, so a view can be linked.
 from __future__ import annotations
 
 import math
+import shlex
 
 import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
@@ -21,6 +22,8 @@ from harness.board import queries as bq
 from harness.board.cache import database_url, engine, load_board, load_metrics, load_suites
 from harness.board.views import (
     ORIGIN_LABELS,
+    TRUST_HELP,
+    markdown_literal,
     view_compare,
     view_model,
     view_plots,
@@ -45,6 +48,7 @@ def sidebar(url: str) -> tuple[str, str | None, bool]:
             names,
             index=default,
             captions=[f"{counts[name]} runs" if counts.get(name) else "empty" for name in names],
+            format_func=markdown_literal,  # radio options render Markdown; a stored name is data
             key="suite",
             bind="query-params",
         )
@@ -107,14 +111,17 @@ def main() -> None:
     st.title("repbench leaderboard")
     shown_url = make_url(url).render_as_string(hide_password=True)
     st.caption(
-        f"Suite **{suite}** · database `{shown_url}` · submit a results file with `harness submit FILE`"
+        f"Suite **{markdown_literal(suite)}** · database `{shown_url.replace('`', '')}` · "
+        "submit a results file with `harness submit FILE`",
+        help=TRUST_HELP,
     )
     result = load_board(url, suite, metric, verified_only)
     if result.table.empty:
         st.info(
-            f"No results in suite **{suite}** yet"
+            f"No results in suite **{markdown_literal(suite)}** yet"
             + (" with verified data" if verified_only else "")
-            + f". Add some with `harness run --model MODEL --suite {suite}` or `harness submit FILE`."
+            + f". Add some with `harness run --model MODEL --suite {shlex.quote(suite).replace('`', '')}`"
+            + " or `harness submit FILE`."
         )
         return
     shown = filters(result.table)

@@ -5,8 +5,11 @@ functions and the suite's registration (``BoardSpec``: speed and size columns), 
 typed, tested without a browser, and knows no suite by name. Invariants:
 
 - Read only: nothing here writes to the database.
-- A cell is the newest run of its (model, revision, variant, task, task version, split), never the
-  best (``store.cells``); a missing cell stays NaN and is never averaged as 0.
+- A row is one (standing, model, revision, variant): reference runs and submissions never share a
+  row, so a submitted run of ``bm25-flat`` is a row of its own beside the reference row.
+- A cell is the newest run (in ingest order) of its row's task, task version and split, never the
+  best (``store.cells``); a missing cell stays NaN and is never averaged as 0. Each cell carries
+  its trust label (``store.trust_label``); a row's label is the weakest of its cells'.
 - ``shared_mean`` averages only the columns every *shown* row has, so it is recomputed whenever a
   filter hides rows.
 - Speeds are derived from the stored timings (``counts / timings_s``), sizes from ``sizes_bytes``;
@@ -37,7 +40,9 @@ SIGNIFICANCE_LEVEL = 0.05
 TRIALS = 10_000
 BETTER = "▲"
 WORSE = "▼"
-ROW_COLUMNS = ["model_id", "revision", "variant", "kind", "origin", "reproduced", "digest", "created_at"]
+ROW_COLUMNS = [
+    "model_id", "revision", "variant", "kind", "origin", "trust", "reproduced", "digest", "created_at",
+]  # fmt: skip
 FACT_COLUMNS = ("kind_group", "n_parameters", "dimensions", "hardware")
 
 
@@ -52,10 +57,23 @@ def display_name(model_id: str, revision: str | None, variant: str = "") -> str:
     return f"{name} [{variant}]" if variant else name
 
 
-def row_key(model_id: str, revision: str | None, variant: str = "") -> str:
-    """The unique label of a board row: ``id@revision`` in full (two revisions may share 12 characters)."""
+SUBMITTED_SUFFIX = " · submitted"
+
+
+def row_key(model_id: str, revision: str | None, variant: str = "", origin: str = "reference") -> str:
+    """The unique label of a board row: ``id@revision`` in full, `` [variant]``, `` · submitted``.
+
+    The revision is in full (two revisions may share 12 characters); the suffix marks the
+    submissions' row of a model, beside its reference row.
+    """
     name = f"{model_id}@{revision}" if revision else model_id
-    return f"{name} [{variant}]" if variant else name
+    name = f"{name} [{variant}]" if variant else name
+    return name if origin == "reference" else name + SUBMITTED_SUFFIX
+
+
+def row_trust(labels: Iterable[str]) -> str:
+    """The weakest trust label among a row's cells (``store.TRUST_LABELS`` is strongest first)."""
+    return max(labels, key=store.TRUST_LABELS.index, default="submitted")
 
 
 def higher_is_better(metric: str) -> bool:
@@ -80,9 +98,10 @@ class Board:
     Rows are indexed by ``row_key`` (the full revision); ``display_name`` is what a view shows.
 
     ``table`` holds the row identity (``ROW_COLUMNS``), one column per task label, ``mean``, one
-    column per rate and size of ``spec`` (named by their labels), the ``FACT_COLUMNS`` and
-    ``digests`` (task label -> the run it came from). ``columns`` maps each task label to its task,
-    task version, split and main metric; ``higher_is_better`` is per task label.
+    column per rate and size of ``spec`` (named by their labels), the ``FACT_COLUMNS``, ``digests``
+    (task label -> the run it came from) and ``labels`` (task label -> the cell's trust label).
+    ``columns`` maps each task label to its task, task version, split and main metric;
+    ``higher_is_better`` is per task label.
     """
 
     suite: str
@@ -129,15 +148,29 @@ def _column_labels(cells: Sequence[store.Cell]) -> list[str]:
     return labels
 
 
+ResultKey = tuple[str, str, str, int, str]
+"""(digest, task, split, task version, variant key): one task result of a stored run."""
+
+
+def _results_by_key(documents: Mapping[str, Mapping[str, Any]]) -> dict[ResultKey, Mapping[str, Any]]:
+    """Every task result of the documents, indexed once (a 5,000-variant sweep is one document)."""
+    found: dict[ResultKey, Mapping[str, Any]] = {}
+    for digest, document in documents.items():
+        for result in document["results"]:
+            variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+            found[digest, result["task"], result["split"], result["task_version"], variant] = result
+    return found
+
+
 def _spec_columns(
-    spec: BoardSpec, row_cells: Sequence[tuple[str, store.Cell]], documents: Mapping[str, Mapping[str, Any]]
+    spec: BoardSpec,
+    row_cells: Sequence[tuple[str, store.Cell]],
+    results: Mapping[ResultKey, Mapping[str, Any]],
 ) -> dict[str, float]:
     """Each rate (counts over seconds, summed over the row's cells) and size (MiB, all cells or none)."""
     found = []
     for _, cell in row_cells:
-        result = store.find_result(
-            documents[cell.digest], cell.task, cell.split, cell.task_version, cell.variant
-        )
+        result = results.get((cell.digest, cell.task, cell.split, cell.task_version, cell.variant))
         if result is not None:
             found.append(result)
     values: dict[str, float] = {}
@@ -176,43 +209,48 @@ def board(
     metric: str | None = None,
     verified_only: bool = False,
 ) -> Board:
-    """The leaderboard of ``suite``: one row per model@revision [variant], one column per task.
+    """The leaderboard of ``suite``: one row per standing and model@revision [variant], one column per task.
 
-    For each (model, revision, variant, task, task version, split) only the newest run counts, never
+    For each (standing, model, revision, variant, task, task version, split) only the newest run counts, never
     the best; a cell is NaN when that run lacks the metric. ``metric`` defaults to each task's main
     metric. ``mean`` is taken over the task columns that have a value in every row and is NaN when
-    there are none. The row's kind, origin, digest and created_at are those of its newest run;
-    ``reproduced`` holds when all its runs were reproduced. Rows are sorted by ``mean``, best first.
+    there are none. The row's kind, digest and created_at are those of its newest run (ingest
+    order); ``origin`` is its standing, ``trust`` the weakest label of its cells, and ``reproduced``
+    holds when all its runs were reproduced. Rows are sorted by ``mean``, best first.
     """
     spec = spec or BoardSpec()
     cells = store.cells(engine, suite, metric, verified_only)
     labels = _column_labels(cells)
     tasks = sorted(set(labels))
     documents = store.load_documents(engine, {cell.digest for cell in cells})
-    rows: dict[tuple[str, str, str], list[tuple[str, store.Cell]]] = {}
+    results = _results_by_key(documents)
+    rows: dict[tuple[str, str, str, str], list[tuple[str, store.Cell]]] = {}
     for label, cell in zip(labels, cells, strict=True):
-        rows.setdefault((cell.model_id, cell.revision or "", cell.variant), []).append((label, cell))
+        identity = (cell.origin, cell.model_id, cell.revision or "", cell.variant)
+        rows.setdefault(identity, []).append((label, cell))
     records = []
-    for (model_id, revision, variant), row_cells in sorted(rows.items()):
-        newest = max((cell for _, cell in row_cells), key=lambda c: (c.created_at, c.digest))
+    for (origin, model_id, revision, variant), row_cells in sorted(rows.items()):
+        newest = max((cell for _, cell in row_cells), key=lambda c: (c.seq, c.digest))
         record: dict[str, Any] = {
-            "model": row_key(model_id, revision or None, variant),
+            "model": row_key(model_id, revision or None, variant, origin),
             "model_id": model_id,
             "revision": revision or None,
             "variant": variant,
             "kind": newest.kind,
-            "origin": newest.origin,
+            "origin": origin,
+            "trust": row_trust(cell.label for _, cell in row_cells),
             "reproduced": all(cell.reproduced for _, cell in row_cells),
             "digest": newest.digest,
             "created_at": newest.created_at,
         }
         record.update({label: math.nan if cell.value is None else cell.value for label, cell in row_cells})
-        record.update(_spec_columns(spec, row_cells, documents))
+        record.update(_spec_columns(spec, row_cells, results))
         record.update(_facts(documents[newest.digest], newest.kind))
         record["digests"] = {label: cell.digest for label, cell in row_cells}
+        record["labels"] = {label: cell.label for label, cell in row_cells}
         records.append(record)
     speed = [rate.label for rate in spec.rates] + [size.label for size in spec.sizes]
-    order = ["model", *ROW_COLUMNS, *tasks, *speed, *FACT_COLUMNS, "digests"]
+    order = ["model", *ROW_COLUMNS, *tasks, *speed, *FACT_COLUMNS, "digests", "labels"]
     table = pd.DataFrame(records, columns=order).set_index("model")
     for column in [*tasks, *speed, "n_parameters", "dimensions"]:
         table[column] = table[column].astype(float)

@@ -22,7 +22,15 @@ MISSING = "–"
 BEST_STYLE = "font-weight: 700; background-color: rgba(33, 195, 84, 0.22)"
 BETTER_STYLE = "color: #0b7a2a; font-weight: 700"
 WORSE_STYLE = "color: #b3261e; font-weight: 700"
-ORIGIN_LABELS = {"local": "reference", "submission": "submission"}
+ORIGIN_LABELS = {"reference": "reference", "submission": "submitted"}
+TRUST_HELP = (
+    "reference: made by `harness run` in this project and read from its results folder; "
+    "submitted: a file sent in (`harness submit`), checked for consistency only; "
+    "submitted, rescored: every metric recomputed here from the file and the local data; "
+    "submitted, reproduced: `harness verify` re-ran the model here and matched every metric. "
+    "A row shows its weakest cell; the model page shows each cell's. Verified data (a separate "
+    "filter) means the dataset's fingerprint and counts equal the data card, nothing more."
+)
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -49,16 +57,35 @@ def model_name(model_id: str, revision: Any, variant: Any = "") -> str:
     return bq.display_name(model_id, revision if isinstance(revision, str) else None, str(variant or ""))
 
 
+def row_label(shown: pd.DataFrame, row: str) -> str:
+    """A row as a picker lists it: the model's name, and `` (submitted)`` for a submissions' row."""
+    name = model_name(shown.at[row, "model_id"], shown.at[row, "revision"], shown.at[row, "variant"])
+    return name if shown.at[row, "origin"] == "reference" else f"{name} (submitted)"
+
+
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
-def markdown_literal(text: str) -> str:
-    """``text`` shown as itself where Streamlit renders Markdown: every ASCII punctuation mark escaped.
+_WORD_JOINER = "\u2060"
 
-    Model ids come from files; unescaped, ``[Official](https://evil.example)`` would be a link and
-    ``:red[**REFERENCE**]`` a coloured banner (CommonMark: any ASCII punctuation may be backslash-escaped).
+
+def markdown_literal(text: str) -> str:
+    """``text`` shown as itself where Streamlit renders Markdown (headings, captions): never as markup.
+
+    Text from files (ids, revisions) must not become markup: ``[Official](https://evil.example)`` a
+    link, ``:red[**REFERENCE**]`` a coloured banner. Every ASCII punctuation mark becomes a numeric
+    character reference (CommonMark 0.31, "Entity and numeric character references"), which renders
+    as the mark but is never read as syntax. GitHub-flavoured Markdown also links bare URLs and
+    addresses (``https://x``, ``www.x``, ``a@b.x``) after parsing, from the rendered text, so an
+    invisible word joiner (U+2060) goes before every ``:``, ``.`` and ``@``. Tables of file values
+    do not use Markdown at all (``key_value``).
     """
-    return "".join(f"\\{char}" if char in _PUNCTUATION else char for char in text)
+    shown = []
+    for char in text:
+        if char in ":.@":
+            shown.append(_WORD_JOINER)
+        shown.append(f"&#{ord(char)};" if char in _PUNCTUATION else char)
+    return "".join(shown)
 
 
 def row_names(shown: pd.DataFrame) -> list[str]:
@@ -91,7 +118,7 @@ def display_frame(result: bq.Board, shown: pd.DataFrame, tasks: list[str]) -> pd
     frame["params (M)"] = (shown["n_parameters"] / 1e6).round(1)
     frame["dim"] = shown["dimensions"]
     frame["kind"] = shown["kind"]
-    frame["origin"] = shown["origin"].map(lambda origin: ORIGIN_LABELS.get(origin, origin))
+    frame["origin"] = shown["trust"]
     frame["reproduced"] = shown["reproduced"].map(lambda done: "✓" if done else MISSING)
     frame["details"] = [model_link(result.suite, model) for model in shown.index]
     return frame.reset_index(drop=True)
@@ -127,9 +154,7 @@ def column_config(result: bq.Board, tasks: list[str]) -> dict[str, Any]:
             "model", pinned=True, help="model id @ revision (first 12 characters) [variant]"
         ),
         "kind": st.column_config.TextColumn(width=70),
-        "origin": st.column_config.TextColumn(
-            width=95, help="reference: run by this project; submission: a file sent in (harness submit)"
-        ),
+        "origin": st.column_config.TextColumn(width=150, help=TRUST_HELP),
         "reproduced": st.column_config.TextColumn(
             "reproduced", width=90, help="✓ when `harness verify` re-ran the file and matched it"
         ),
@@ -183,10 +208,7 @@ def view_compare(
         st.info("Comparing needs at least two models in the table; widen the filters.")
         return
     rows = list(shown.index)
-    names = {
-        row: model_name(shown.at[row, "model_id"], shown.at[row, "revision"], shown.at[row, "variant"])
-        for row in rows
-    }
+    names = {row: row_label(shown, row) for row in rows}
     baseline = st.selectbox(
         "Baseline",
         rows,
@@ -336,15 +358,26 @@ def dataset_bars(long: pd.DataFrame) -> alt.Chart:
 
 
 def key_value(rows: dict[str, Any]) -> None:
-    """A static two-column table: long values (hashes) wrap instead of being cut."""
+    """A two-column table of a run's fields, as plain text.
+
+    Names and values come from results files (package names, CPU strings, settings), and
+    ``st.table`` renders Markdown in every cell (a bare URL becomes a link even when escaped), so
+    this is a dataframe: its cells are never Markdown.
+    """
     frame = pd.DataFrame(
-        {"value": [MISSING if v is None else str(v) for v in rows.values()]}, index=list(rows)
+        {
+            "field": [str(key) for key in rows],
+            "value": [MISSING if v is None else str(v) for v in rows.values()],
+        }
     )
-    st.table(frame, border="horizontal", hide_header=True)
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 def view_model(url: str, result: bq.Board) -> None:
     models = list(result.table.index)
+    labels = {key: row_label(result.table, key) for key in models}
+    # options are the row keys themselves (unique, full revision, " · submitted"): the URL binds the
+    # shown text, and ``model_link`` writes the key
     model = st.selectbox("Model", models, key="model", bind="query-params")
     if model is None:
         return
@@ -353,26 +386,28 @@ def view_model(url: str, result: bq.Board) -> None:
     digests = sorted(set(row["digests"].values()), key=lambda d: d != row["digest"])
     history = load_model_runs(url, str(row["model_id"]), revision)
     origins = dict(zip(history["digest"], history["origin"], strict=True))
-    st.subheader(markdown_literal(str(model)))
+    st.subheader(markdown_literal(labels[model]))
     reproduced = "reproduced by `harness verify`" if row["reproduced"] else "not reproduced yet"
     st.markdown(
-        f"**{row['kind']}** · {ORIGIN_LABELS.get(row['origin'], row['origin'])} · {reproduced} · "
+        f"**{markdown_literal(str(row['kind']))}** · {markdown_literal(str(row['trust']))} · {reproduced} · "
         f"shown runs: {', '.join(f'`{d[:12]}`' for d in digests)}"
     )
     tasks = {result.columns[t]["task"] for t in result.tasks}
     breakdowns = [bq.breakdown(load_document(url, d), result.spec) for d in digests]
     table = pd.concat(breakdowns, ignore_index=True)
     table = table[table["task"].str.split(" [", regex=False).str[0].isin(tasks)]
+    cell_labels = {result.columns[label]["task"]: trust for label, trust in row["labels"].items()}
+    table.insert(1, "origin", [cell_labels.get(task.split(" [", 1)[0], MISSING) for task in table["task"]])
     table = table.drop(columns=["fingerprint"]).rename(columns={"seconds": "seconds total"})
     st.markdown("##### Per-dataset breakdown")
     rates = [r.label for r in result.spec.rates]
-    fixed = ("task", "split", "version", "verified", "seconds total", *rates)
+    fixed = ("task", "origin", "split", "version", "verified", "seconds total", *rates)
     formats: dict[str, Any] = {c: score for c in table.columns if c not in fixed}
     formats.update(dict.fromkeys(rates, rate))
     formats["seconds total"] = one_decimal
     st.dataframe(table.style.format(formats), hide_index=True, width="stretch", placeholder=MISSING)
     for digest in digests:
-        provenance(url, digest, origins.get(digest, "local"))
+        provenance(url, digest, origins.get(digest, "reference"))
     with st.expander(f"All {len(history)} stored runs of this model (the table shows the newest per task)"):
         st.dataframe(history, hide_index=True, width="stretch")
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from harness.errors import SettingError
 from harness.models.embedding_cache import EmbeddingCache, cache_key
-from harness.models.protocols import Encoder, ModelInfo, ModelSource
+from harness.models.protocols import CacheAware, Encoder, ModelInfo, ModelSource
 from harness.models.sparse import document_text
 from harness.types import Document, FloatArray, JSONValue, Run
 
@@ -129,6 +129,7 @@ class SentenceTransformerEncoder:
         self.document_prompt = document_prompt
         self.cache = cache
         self.show_progress = show_progress
+        self._reused = 0
         similarity = str(getattr(self.model, "similarity_fn_name", None) or "cosine")
         self.normalize = similarity == "cosine"
         combined, per_file = weights_sha256(resolved.path)
@@ -200,10 +201,15 @@ class SentenceTransformerEncoder:
         with tqdm(
             total=len(texts), desc=f"encode {role}s", unit=role[0], disable=not self.show_progress
         ) as bar:
-            vectors, _ = self.cache.embeddings(
+            vectors, stats = self.cache.embeddings(
                 key, texts, lambda chunk: self._encode(chunk, prompt), settings, bar.update
             )
+        self._reused += stats.reused
         return vectors
+
+    def reused_items(self) -> int:
+        """Texts whose embeddings came from the cache rather than the model, so far."""
+        return self._reused
 
 
 def top_k(queries: FloatArray, corpus: FloatArray, k: int, chunk_rows: int = 50_000) -> tuple[Any, Any]:
@@ -241,6 +247,9 @@ class DenseRetriever:
 
     def index_bytes(self) -> int:
         return int(self._corpus.nbytes)
+
+    def reused_items(self) -> int:
+        return self.encoder.reused_items() if isinstance(self.encoder, CacheAware) else 0
 
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         qids = list(queries)

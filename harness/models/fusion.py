@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from harness.metrics.retrieval import ranked
-from harness.models.protocols import IndexSize, ModelInfo, Retriever
+from harness.models.protocols import CacheAware, IndexSize, ModelInfo, Retriever
 from harness.types import Document, Run
 
 
@@ -59,6 +59,10 @@ class FusionRetriever:
     def index_bytes(self) -> int:
         """Both parts' indexes; a part that cannot say counts as zero."""
         return sum(part.index_bytes() for part in self.parts if isinstance(part, IndexSize))
+
+    def reused_items(self) -> int:
+        """Both parts' cache reuse; a part without a cache counts as zero."""
+        return sum(part.reused_items() for part in self.parts if isinstance(part, CacheAware))
 
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         depth = max(k, self.depth)

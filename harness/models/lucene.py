@@ -98,6 +98,7 @@ class LuceneBm25:
         )
         self._index_dir: Path | None = None
         self._searcher: Any = None
+        self._reused = 0
 
     @property
     def index_dir(self) -> Path | None:
@@ -108,10 +109,16 @@ class LuceneBm25:
         if not docs:
             raise HarnessError(f"{self.info.id}: cannot index an empty corpus")
         target = self.cache_dir / "lucene" / self._cache_key(docs)
-        if not (target / MARKER).is_file():
+        if (target / MARKER).is_file():
+            self._reused += len(docs)
+        else:
             self._build(docs, target)
         self.close()
         self._index_dir = target
+
+    def reused_items(self) -> int:
+        """Documents whose index came from the cache rather than a build, so far."""
+        return self._reused
 
     def index_bytes(self) -> int:
         """Bytes of the Lucene index files on disk."""

@@ -62,3 +62,14 @@ class Retriever(Protocol):
     def index(self, docs: Sequence[Document]) -> None: ...
 
     def search(self, queries: Mapping[str, str], k: int) -> Run: ...
+
+
+@runtime_checkable
+class CacheAware(Protocol):
+    """A model with a cache (embeddings, a Lucene index): how many items it has served from it so far.
+
+    The runner asks before and after each timed phase; a phase that reused cached work is recorded
+    as ``<phase>_cached``, so the board derives no speed from it (``timing.CACHED_SUFFIX``).
+    """
+
+    def reused_items(self) -> int: ...

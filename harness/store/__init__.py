@@ -6,20 +6,20 @@ opens the database, ``ingest`` writes it and ``queries`` reads it: the board and
 the functions exported here.
 """
 
-from typing import get_args
-
-from harness.results import Origin
 from harness.store.engine import DEFAULT_URL, connect
 from harness.store.ingest import (
+    STANDINGS,
     IngestReport,
     Outcome,
+    Standing,
+    TaskKey,
+    file_origin,
     hardware_summary,
     ingest,
-    ingest_paths,
-    read_for_ingest,
     record_verification,
 )
 from harness.store.queries import (
+    TRUST_LABELS,
     Cell,
     RunSummary,
     cells,
@@ -28,34 +28,43 @@ from harness.store.queries import (
     load_documents,
     metric_names,
     per_item,
+    reference_model_ids,
     resolve_digest,
     run_detail,
+    standing_of,
     suite_counts,
+    trust_label,
 )
 
-ORIGINS: tuple[str, ...] = get_args(Origin)
-"""Where a run came from (``results.Origin``): made here by ``harness run``, or filed by ``submit``."""
+ORIGINS: tuple[str, ...] = STANDINGS
+"""A run's standing in the store: ``reference`` (made here, from the reference folder) or ``submission``."""
 
 __all__ = [
     "DEFAULT_URL",
     "ORIGINS",
+    "STANDINGS",
+    "TRUST_LABELS",
     "Cell",
     "IngestReport",
     "Outcome",
     "RunSummary",
+    "Standing",
+    "TaskKey",
     "cells",
     "connect",
+    "file_origin",
     "find_result",
     "hardware_summary",
     "ingest",
-    "ingest_paths",
     "list_runs",
     "load_documents",
     "metric_names",
     "per_item",
-    "read_for_ingest",
+    "reference_model_ids",
     "record_verification",
     "resolve_digest",
     "run_detail",
+    "standing_of",
     "suite_counts",
+    "trust_label",
 ]

@@ -140,9 +140,10 @@ def _check_version(engine: Engine, shown: str, readonly: bool) -> None:
 def connect(url: str = DEFAULT_URL, readonly: bool = False) -> Engine:
     """Open the database at ``url`` (any SQLAlchemy URL) and make sure the tables exist.
 
-    A read-only engine creates nothing; for SQLite it opens the file with ``mode=ro`` so that every
-    write fails, and it refuses a file without the harness tables. Other servers are read-only only
-    if the account is. Call ``engine.dispose()`` when done so SQLite folds its WAL into the file.
+    A read-only engine creates no table or row; for SQLite it opens the file with ``mode=ro`` so that
+    every write fails (SQLite still keeps its ``-wal``/``-shm`` files beside a WAL database), and it
+    refuses a file without the harness tables. Other servers are read-only only if the account is.
+    Call ``engine.dispose()`` when done so SQLite folds its WAL into the file.
 
     Raises:
         SettingError: ``db``: the URL cannot be parsed, its driver is not installed, the database

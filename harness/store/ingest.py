@@ -3,11 +3,16 @@
 Invariants:
 - ``ingest`` is atomic: either every row of a file lands or none does.
 - A run is keyed by its content digest. Ingesting a stored digest again adds nothing; only its
-  annotations can change: verification records are merged (a rebuild from files keeps every
-  re-run), and ``origin`` becomes "local" when the project's own files hold the run (the operator's
-  folders outrank a copy that came in as a submission; a submission never demotes a reference run).
-- ``runs.reproduced`` and ``runs.origin`` are read from the file's annotations, never set apart
-  from it, so deleting the database and ingesting the files again loses nothing.
+  standing and annotations can change: ``reference`` outranks ``submission`` (the reference folder
+  holds the run: the operator's files outrank a copy that came in as a submission; a submission
+  never demotes a reference run), verification records and rescored tasks are unions.
+- The standing (``origin``: reference or submission) is the caller's decision, made from where the
+  file was read (``submit.intake``); a file's own ``origin`` is only a claim.
+- ``seq`` is the ingest order, so "newest" is what this database stored last, never a file's
+  ``created_at`` (a file can claim 9999-12-31).
+- ``runs.document`` holds the file without its per-item values and predictions, which live in their
+  task rows: the board reads documents for every cell and must not pay for millions of items;
+  ``queries.run_detail`` puts them back.
 """
 
 from __future__ import annotations
@@ -20,23 +25,30 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from harness.errors import InputError
 from harness.results import Hardware, ResultsFile, TaskResult, Verification, digest, variant_key
-from harness.results.files import read_versioned
 from harness.store.tables import MetricRow, RunRow, TaskRow
 
 Outcome = Literal["stored", "updated", "unchanged"]
 """``stored``: a new run; ``updated``: a stored run gained annotations; ``unchanged``: nothing new."""
 
+Standing = Literal["reference", "submission"]
+"""How the board may show a run: ``reference`` (made by ``harness run`` here, read from the reference
+folder) or ``submission`` (anything else); see CONTRIBUTING.md, "Trust"."""
+STANDINGS: tuple[Standing, ...] = ("reference", "submission")
+
+TaskKey = tuple[str, str, str]
+"""(task, split, variant key) of a task result, as ``TaskResult.key``."""
+
 
 @dataclass
 class IngestReport:
-    """What ``ingest_paths`` did with each file: stored, updated, already stored, or refused (why)."""
+    """What an ingest of many files did with each: stored, updated, already stored, or refused (why)."""
 
     ingested: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
@@ -59,7 +71,7 @@ def _n_items(result: TaskResult) -> int:
     return len(result.replicates)
 
 
-def _task_row(result: TaskResult) -> TaskRow:
+def _task_row(result: TaskResult, rescored: bool) -> TaskRow:
     timings = result.timings_s
     return TaskRow(
         task=result.task,
@@ -68,16 +80,34 @@ def _task_row(result: TaskResult) -> TaskRow:
         variant_key=variant_key(result.variant),
         dataset_fingerprint=result.inputs.fingerprint,
         verified=result.inputs.verified,
+        rescored=rescored,
         main_metric=result.main_metric,
         settings=result.model_dump(mode="json", include={"settings"})["settings"],
         n_items=_n_items(result),
         seconds_total=timings["total"] if "total" in timings else math.fsum(timings.values()),
-        per_item=result.per_item.model_dump(mode="json") if result.per_item is not None else None,
+        per_item=result.per_item.model_dump_json() if result.per_item is not None else None,
+        predictions=result.predictions.model_dump_json() if result.predictions is not None else None,
         metrics=[MetricRow(name=name, value=value) for name, value in sorted(result.metrics.items())],
     )
 
 
-def _run_row(results: ResultsFile, key: str) -> RunRow:
+BULKY = ("per_item", "predictions")
+"""Task result fields kept in ``task_results`` rather than in ``runs.document``."""
+
+
+def slim_document(results: ResultsFile, origin: Standing) -> dict[str, Any]:
+    """The file as JSON values without its bulky per-item fields, ``origin`` as the file spells it."""
+    document = results.model_dump(mode="json", exclude={"results": {"__all__": set(BULKY)}})
+    document["origin"] = file_origin(origin)
+    return document
+
+
+def file_origin(origin: str) -> str:
+    """The standing as a results file spells its origin: ``local`` (made here) or ``submission``."""
+    return "local" if origin == "reference" else "submission"
+
+
+def _run_row(results: ResultsFile, key: str, origin: Standing, seq: int) -> RunRow:
     return RunRow(
         digest=key,
         schema_version=results.schema_version,
@@ -90,36 +120,46 @@ def _run_row(results: ResultsFile, key: str) -> RunRow:
         model_weights_sha256=results.model.weights_sha256,
         model_kind=results.model.kind,
         hardware=hardware_summary(results.environment.hardware),
-        origin=results.origin,
+        origin=origin,
+        seq=seq,
         reproduced=results.reproduced,
         verifications=[v.model_dump(mode="json") for v in results.verifications],
-        document=results.model_dump(mode="json"),
+        document=slim_document(results, origin),
     )
 
 
 def _merged_annotations(
     origin: str, verifications: list[dict[str, Any]], new_origin: str, new_verifications: list[dict[str, Any]]
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Origin "local" wins; verification records are a union, in the order first seen."""
-    merged_origin = "local" if "local" in (origin, new_origin) else origin
+    """Standing "reference" wins; verification records are a union, in the order first seen."""
+    merged_origin = "reference" if "reference" in (origin, new_origin) else origin
     known = [json.dumps(v, sort_keys=True) for v in verifications]
     extra = [v for v in new_verifications if json.dumps(v, sort_keys=True) not in known]
     return merged_origin, [*verifications, *extra]
 
 
-def _annotations(results: ResultsFile) -> tuple[str, list[dict[str, Any]]]:
-    return results.origin, [v.model_dump(mode="json") for v in results.verifications]
-
-
-def _merge_into(session: Session, key: str, new_origin: str, new: list[dict[str, Any]]) -> Outcome:
-    """Merge annotations into the stored run; its document is read and rewritten only on a change."""
+def _merge_into(
+    session: Session, key: str, new_origin: str, new: list[dict[str, Any]], rescored: frozenset[TaskKey]
+) -> Outcome:
+    """Merge standing, verifications and rescored tasks into the stored run; only changes are written."""
     row = session.execute(select(RunRow.origin, RunRow.verifications).where(RunRow.digest == key)).one()
     stored_verifications = list(row.verifications or [])
     origin, verifications = _merged_annotations(row.origin, stored_verifications, new_origin, new)
+    changed = False
+    if rescored:
+        tasks = session.execute(
+            select(TaskRow.id, TaskRow.task, TaskRow.split, TaskRow.variant_key).where(
+                TaskRow.run_digest == key, TaskRow.rescored.is_(False)
+            )
+        ).all()
+        newly = [task.id for task in tasks if (task.task, task.split, task.variant_key) in rescored]
+        if newly:
+            session.execute(update(TaskRow).where(TaskRow.id.in_(newly)).values(rescored=True))
+            changed = True
     if origin == row.origin and len(verifications) == len(stored_verifications):
-        return "unchanged"
+        return "updated" if changed else "unchanged"
     document = dict(session.scalar(select(RunRow.document).where(RunRow.digest == key)) or {})
-    document["origin"] = origin
+    document["origin"] = file_origin(origin)
     document["verifications"] = verifications
     session.execute(
         update(RunRow)
@@ -134,8 +174,22 @@ def _merge_into(session: Session, key: str, new_origin: str, new: list[dict[str,
     return "updated"
 
 
-def ingest(engine: Engine, results: ResultsFile) -> Outcome:
-    """Store one results file in one transaction, or merge its annotations into the stored run.
+def ingest(
+    engine: Engine,
+    results: ResultsFile,
+    origin: Standing | None = None,
+    rescored: Iterable[TaskKey] = (),
+    key: str | None = None,
+) -> Outcome:
+    """Store one results file in one transaction, or merge its standing and annotations into the stored run.
+
+    Args:
+        engine: the database.
+        results: the run, checked by the caller (``submit.check``) where it came from outside.
+        origin: the run's standing; None takes the file's own claim (``local`` -> reference), which
+            only callers that made the file themselves may do (``harness run``, tests).
+        rescored: the task results whose every metric was recomputed at the gate (``submit.check``).
+        key: the run's digest when the caller has it (a 50 MB file takes seconds to digest).
 
     Raises:
         InputError: two results of the file share a (task, split, variant); nothing is stored.
@@ -145,21 +199,24 @@ def ingest(engine: Engine, results: ResultsFile) -> Outcome:
         if result.key in seen:
             raise InputError("results", f"results[{index}]", f"{result.task} {result.split} appears twice")
         seen.add(result.key)
-    key = digest(results)
+    standing: Standing = origin or ("reference" if results.origin == "local" else "submission")
+    done = frozenset(rescored)
+    verifications = [v.model_dump(mode="json") for v in results.verifications]
+    key = key or digest(results)
     try:
         with Session(engine) as session, session.begin():
             if session.scalar(select(RunRow.digest).where(RunRow.digest == key)) is not None:
-                return _merge_into(session, key, *_annotations(results))
-            run = _run_row(results, key)
+                return _merge_into(session, key, standing, verifications, done)
+            seq = (session.scalar(select(func.max(RunRow.seq))) or 0) + 1
+            run = _run_row(results, key, standing, seq)
+            run.tasks = [_task_row(result, result.key in done) for result in results.results]
             session.add(run)
-            for result in results.results:
-                run.tasks.append(_task_row(result))
             session.flush()
     except IntegrityError:
         with Session(engine) as session, session.begin():  # a concurrent ingest of the same run won the race
             if session.scalar(select(RunRow.digest).where(RunRow.digest == key)) is None:
                 raise
-            return _merge_into(session, key, *_annotations(results))
+            return _merge_into(session, key, standing, verifications, done)
     return "stored"
 
 
@@ -167,56 +224,11 @@ def record_verification(engine: Engine, key: str, verification: Verification) ->
     """Add a ``harness verify`` record to a stored run; False when the run is not stored.
 
     Only annotations change: a verified file that is not in the database is not ingested by this
-    (its origin would be the file's own claim).
+    (its standing would be the file's own claim).
     """
     with Session(engine) as session, session.begin():
         origin = session.scalar(select(RunRow.origin).where(RunRow.digest == key))
         if origin is None:
             return False
-        _merge_into(session, key, origin, [verification.model_dump(mode="json")])
+        _merge_into(session, key, origin, [verification.model_dump(mode="json")], frozenset())
     return True
-
-
-def _json_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*.json") if p.is_file())
-    return [path]
-
-
-def read_for_ingest(path: Path) -> ResultsFile:
-    """Read a results file as ``ingest_paths`` does.
-
-    A schema-1 file carries no origin (its migration says "local"); one filed under a
-    ``submissions`` folder came from outside, and a rebuild must keep saying so. Schema-2 files say
-    their origin themselves.
-
-    Raises:
-        InputError: the file cannot be read or validated.
-    """
-    results, version = read_versioned(path)
-    if version == 1 and "submissions" in path.resolve().parent.parts[-2:]:
-        return results.model_copy(update={"origin": "submission"})
-    return results
-
-
-def ingest_paths(engine: Engine, paths: Iterable[Path]) -> IngestReport:
-    """Ingest every ``*.json`` under the given folders (and the given files), each on its own.
-
-    A file that cannot be read or validated is listed in ``refused`` with its one-line error and
-    does not stop the others.
-    """
-    report = IngestReport()
-    lists = {"stored": report.ingested, "updated": report.updated, "unchanged": report.already}
-    for root in paths:
-        for path in _json_files(root):
-            try:
-                outcome = ingest(engine, read_for_ingest(path))
-            except InputError as error:
-                where = str(path)
-                message = (
-                    str(error) if error.where == where else str(InputError(where, error.field, error.message))
-                )
-                report.refused.append((path, message))
-                continue
-            lists[outcome].append(path)
-    return report

@@ -1,12 +1,15 @@
 """Reading the store: typed query functions, the only way the board and the CLI read the database.
 
 They return plain frozen records (no pandas: ``harness run`` never imports it) and write nothing.
-The leaderboard's cells are the **newest** run of each (model, revision, variant, task, task
-version, split) by ``created_at`` (ties by digest), never the best one.
+The leaderboard's cells are the **newest** run of each (standing, model, revision, variant, task,
+task version, split) in ingest order (``runs.seq``), never the best one and never by the file's own
+``created_at``. Reference runs and submissions are separate namespaces: a submitted run of a
+reference model is a cell of its own row, beside the reference row and never in it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +43,7 @@ class RunSummary:
     kind: str
     origin: str
     reproduced: bool
+    seq: int
     hardware: str
     harness_version: str
     n_tasks: int
@@ -57,12 +61,34 @@ class Cell:
     main_metric: str
     digest: str
     created_at: datetime
+    seq: int
     model_id: str
     revision: str | None
     kind: str
     origin: str
     reproduced: bool
+    verified: bool
+    rescored: bool
     value: float | None
+
+    @property
+    def label(self) -> str:
+        """Where the cell came from, as the board says it (``trust_label``)."""
+        return trust_label(self.origin, self.reproduced, self.rescored)
+
+
+TRUST_LABELS = ("reference", "submitted, reproduced", "submitted, rescored", "submitted")
+"""Strongest first: made here; re-run here by ``harness verify`` and matched; every metric
+recomputed here from the file and the local data; only checked for consistency."""
+
+
+def trust_label(origin: str, reproduced: bool, rescored: bool) -> str:
+    """``reference``, ``submitted, reproduced``, ``submitted, rescored`` or ``submitted``."""
+    if origin == "reference":
+        return "reference"
+    if reproduced:
+        return "submitted, reproduced"
+    return "submitted, rescored" if rescored else "submitted"
 
 
 def suite_counts(engine: Engine) -> dict[str, int]:
@@ -96,7 +122,7 @@ def metric_names(engine: Engine, suite: str) -> list[str]:
 
 
 def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: bool = False) -> list[Cell]:
-    """The newest run of each (model, revision, variant, task, task version, split) in ``suite``.
+    """The newest run of each (standing, model, revision, variant, task, task version, split) in ``suite``.
 
     Each cell holds its value of ``metric`` (default: each task's main metric; None where the run
     lacks it).
@@ -105,6 +131,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
         func.row_number()
         .over(
             partition_by=(
+                RunRow.origin,
                 RunRow.model_id,
                 RunRow.model_revision,
                 TaskRow.variant_key,
@@ -112,7 +139,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
                 TaskRow.task_version,
                 TaskRow.split,
             ),
-            order_by=(RunRow.created_at.desc(), RunRow.digest.desc()),
+            order_by=(RunRow.seq.desc(), RunRow.digest.desc()),
         )
         .label("rank")
     )
@@ -125,11 +152,14 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
         TaskRow.main_metric,
         RunRow.digest,
         RunRow.created_at,
+        RunRow.seq,
         RunRow.model_id,
         RunRow.model_revision.label("revision"),
         RunRow.model_kind.label("kind"),
         RunRow.origin,
         RunRow.reproduced,
+        TaskRow.verified,
+        TaskRow.rescored,
         rank,
     ).join(RunRow, TaskRow.run_digest == RunRow.digest)
     ranked = ranked.where(RunRow.suite == suite)
@@ -143,7 +173,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
             MetricRow, and_(MetricRow.task_result_id == newest.c.task_result_id, MetricRow.name == wanted)
         )
         .where(newest.c.rank == 1)
-        .order_by(newest.c.model_id, newest.c.task, newest.c.digest)
+        .order_by(newest.c.origin, newest.c.model_id, newest.c.task, newest.c.digest)
     )
     with Session(engine) as session:
         rows = session.execute(query).all()
@@ -157,11 +187,14 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
             main_metric=str(row.main_metric),
             digest=str(row.digest),
             created_at=utc(row.created_at),
+            seq=int(row.seq),
             model_id=str(row.model_id),
             revision=row.revision,
             kind=str(row.kind),
             origin=str(row.origin),
             reproduced=bool(row.reproduced),
+            verified=bool(row.verified),
+            rescored=bool(row.rescored),
             value=None if row.value is None else float(row.value),
         )
         for row in rows
@@ -190,17 +223,39 @@ def resolve_digest(engine: Engine, text: str) -> str:
 
 
 def run_detail(engine: Engine, digest: str) -> dict[str, Any]:
-    """The stored results document of a run (the whole file, as JSON values)."""
+    """The stored results file of a run, whole: the document with its per-item values put back."""
     key = resolve_digest(engine, digest)
     with Session(engine) as session:
-        document: dict[str, Any] = session.execute(
-            select(RunRow.document).where(RunRow.digest == key)
-        ).scalar_one()
+        document: dict[str, Any] = dict(
+            session.execute(select(RunRow.document).where(RunRow.digest == key)).scalar_one()
+        )
+        bulky = {
+            (row.task, row.split, row.variant_key): row
+            for row in session.execute(
+                select(
+                    TaskRow.task, TaskRow.split, TaskRow.variant_key, TaskRow.per_item, TaskRow.predictions
+                ).where(TaskRow.run_digest == key)
+            )
+        }
+    results = []
+    for result in document["results"]:
+        variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+        row = bulky.get((result["task"], result["split"], variant))
+        whole = dict(result)
+        if row is not None:
+            whole["per_item"] = None if row.per_item is None else json.loads(row.per_item)
+            whole["predictions"] = None if row.predictions is None else json.loads(row.predictions)
+        results.append(whole)
+    document["results"] = results
     return document
 
 
 def load_documents(engine: Engine, digests: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The stored results files of ``digests`` (deferred column: loaded only when asked for)."""
+    """The stored documents of ``digests``, without per-item values and predictions.
+
+    What the board reads for every cell (counts, timings, sizes, model facts); ``run_detail`` has
+    the whole file.
+    """
     keys = sorted(set(digests))
     if not keys:
         return {}
@@ -249,7 +304,7 @@ def per_item(
         raise InputError(
             digest, "split", f"{task} has several splits ({', '.join(r.split for r in rows)}); name one"
         )
-    stored = rows[0].per_item or {}
+    stored = json.loads(rows[0].per_item) if rows[0].per_item else {}
     values = (stored.get("values") or {}).get(metric)
     if values is None:
         raise InputError(digest, f"{task}.per_item", f"no per-item values stored for {metric}")
@@ -257,7 +312,7 @@ def per_item(
 
 
 def list_runs(engine: Engine) -> list[RunSummary]:
-    """Every stored run, newest first, with its number of task results."""
+    """Every stored run, newest (last ingested) first, with its number of task results."""
     query = (
         select(
             RunRow.digest,
@@ -268,13 +323,14 @@ def list_runs(engine: Engine) -> list[RunSummary]:
             RunRow.model_kind,
             RunRow.origin,
             RunRow.reproduced,
+            RunRow.seq,
             RunRow.hardware,
             RunRow.harness_version,
             func.count(TaskRow.id).label("n_tasks"),
         )
         .outerjoin(TaskRow, TaskRow.run_digest == RunRow.digest)
         .group_by(RunRow.digest)
-        .order_by(RunRow.created_at.desc(), RunRow.digest)
+        .order_by(RunRow.seq.desc(), RunRow.digest)
     )
     with Session(engine) as session:
         rows = session.execute(query).all()
@@ -288,9 +344,24 @@ def list_runs(engine: Engine) -> list[RunSummary]:
             kind=str(row.model_kind),
             origin=str(row.origin),
             reproduced=bool(row.reproduced),
+            seq=int(row.seq),
             hardware=str(row.hardware),
             harness_version=str(row.harness_version),
             n_tasks=int(row.n_tasks),
         )
         for row in rows
     ]
+
+
+def reference_model_ids(engine: Engine) -> set[str]:
+    """The model ids of every reference run: ids a submission may use exactly, never imitate."""
+    query = select(RunRow.model_id).distinct().where(RunRow.origin == "reference")
+    with Session(engine) as session:
+        return {str(model_id) for model_id in session.scalars(query)}
+
+
+def standing_of(engine: Engine, digest: str) -> str | None:
+    """The stored standing (reference or submission) of the run with this full digest, if stored."""
+    with Session(engine) as session:
+        origin = session.scalar(select(RunRow.origin).where(RunRow.digest == digest))
+    return None if origin is None else str(origin)

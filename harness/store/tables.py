@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Double, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, DateTime, Double, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-STORE_VERSION = 2
+STORE_VERSION = 3
 """Layout of these tables; bump it whenever a column changes meaning (the files stay the record)."""
 
 
@@ -47,7 +47,11 @@ class RunRow(Base):
     model_weights_sha256: Mapped[str | None]
     model_kind: Mapped[str]
     hardware: Mapped[str]
-    origin: Mapped[str]
+    origin: Mapped[str] = mapped_column(index=True)
+    """``reference`` (a ``harness run`` file from the reference folder) or ``submission``: the
+    store's standing of the run, decided at ingest from the file's claim *and* where it was read."""
+    seq: Mapped[int] = mapped_column(index=True, default=0)
+    """Ingest order: the newest run of a cell is the one stored last, never the file's ``created_at``."""
     reproduced: Mapped[bool] = mapped_column(default=False, server_default=false())
     verifications: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     """The file's ``verifications`` (also inside ``document``), so merging annotations reads no document."""
@@ -58,7 +62,11 @@ class RunRow(Base):
 
 
 class TaskRow(Base):
-    """One task result inside a run; ``per_item`` (kind and metric -> item id -> value) loads on demand."""
+    """One task result inside a run.
+
+    ``per_item`` (kind and metric -> item id -> value) and ``predictions`` load on demand: the run's
+    ``document`` leaves them out.
+    """
 
     __tablename__ = "task_results"
     __table_args__ = (UniqueConstraint("run_digest", "task", "split", "variant_key"),)
@@ -71,11 +79,15 @@ class TaskRow(Base):
     variant_key: Mapped[str] = mapped_column(default="", server_default="")
     dataset_fingerprint: Mapped[str] = mapped_column(String(64))
     verified: Mapped[bool]
+    rescored: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Every metric was recomputed at ingest from the file and the local data (``Task.check``)."""
     main_metric: Mapped[str]
     settings: Mapped[dict[str, Any]]
     n_items: Mapped[int]
     seconds_total: Mapped[float]
-    per_item: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    per_item: Mapped[str | None] = mapped_column(Text, deferred=True)
+    """JSON text written by pydantic's serializer: millions of items never become Python objects twice."""
+    predictions: Mapped[str | None] = mapped_column(Text, deferred=True)
     run: Mapped[RunRow] = relationship(back_populates="tasks")
     metrics: Mapped[list[MetricRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 

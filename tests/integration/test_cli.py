@@ -227,11 +227,19 @@ def test_rebuild_keeps_the_origin_of_submissions(
         assert [(run.digest, run.origin) for run in store.list_runs(engine)] == [(filed.stem, "submission")]
     finally:
         engine.dispose()
-    # the reference run itself, ingested from results/ as well, outranks its submitted copy
-    both = harness("ingest", work / "results", "--db", rebuilt, cwd=site)
+    # the reference files read from outside the reference folder (site/results here) are a claim only
+    elsewhere = harness("ingest", work / "results", "--db", rebuilt, cwd=site)
+    assert elsewhere.returncode == 0 and "0 updated, 1 already ingested" in elsewhere.stdout, elsewhere.stdout
+    engine = store.connect(rebuilt, readonly=True)
+    try:
+        assert [run.origin for run in store.list_runs(engine)] == ["submission"]
+    finally:
+        engine.dispose()
+    # the reference run itself, ingested from the reference folder, outranks its submitted copy
+    both = harness("ingest", work / "results", "--db", rebuilt, "--results-dir", work / "results", cwd=site)
     assert both.returncode == 0 and "0 ingested, 1 updated" in both.stdout, both.stdout
     engine = store.connect(rebuilt, readonly=True)
     try:
-        assert [run.origin for run in store.list_runs(engine)] == ["local"]
+        assert [run.origin for run in store.list_runs(engine)] == ["reference"]
     finally:
         engine.dispose()

@@ -15,12 +15,19 @@ from typing import Any
 import jsonschema
 import pytest
 from cli_helpers import run_harness as harness
-from factories import as_schema_v1, make_results, make_task_result, make_verification
+from factories import (
+    as_schema_v1,
+    make_results,
+    make_sts_results,
+    make_submission,
+    make_task_result,
+    make_verification,
+)
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from harness import store
+from harness import store, submit
 from harness.board import queries as bq
 from harness.errors import InputError, SettingError
 from harness.registry import SUITES
@@ -217,9 +224,15 @@ def test_ingest_round_trip(engine: Engine) -> None:
 
     key = digest(results)
     document = store.run_detail(engine, key)
-    assert document == results.model_dump(mode="json")
+    assert document == results.model_dump(mode="json")  # the whole file, per-item values put back
     assert digest(parse_results(json.dumps(document).encode(), "db")) == key  # the file can be rebuilt
     assert store.run_detail(engine, key[:12]) == document  # file names carry 12 digits
+    slim = store.load_documents(engine, [key])[key]  # what the board reads: no per-item values
+    bulky = ("per_item", "predictions")
+    assert slim == {
+        **document,
+        "results": [{k: v for k, v in r.items() if k not in bulky} for r in document["results"]],
+    }
 
     per_item = results.results[0].per_item
     assert per_item is not None
@@ -229,16 +242,18 @@ def test_ingest_round_trip(engine: Engine) -> None:
     assert run.digest == key
     assert run.created_at == results.created_at
     assert run.hardware == "2 CPU (AMD EPYC 7B13), no GPU"
-    assert run.origin == "local"
+    assert run.origin == "reference"  # the file's own claim "local", taken when no standing is given
+    assert document["origin"] == "local"  # the stored file keeps the file's spelling
     assert run.reproduced is False
+    assert run.seq == 1
     assert run.n_tasks == 2
     assert (run.suite, run.model_id, run.revision, run.kind) == ("beir", "m", None, "dense")
 
     with engine.connect() as connection:
         task = connection.execute(
             text(
-                "SELECT n_items, settings, seconds_total, variant_key, per_item FROM task_results "
-                "WHERE task = 'beir/scifact'"
+                "SELECT n_items, settings, seconds_total, variant_key, per_item, predictions, rescored "
+                "FROM task_results WHERE task = 'beir/scifact'"
             )
         ).one()
     assert task.n_items == 2
@@ -251,6 +266,14 @@ def test_ingest_round_trip(engine: Engine) -> None:
     assert task.seconds_total == pytest.approx(5.6)
     assert task.variant_key == ""
     assert json.loads(task.per_item) == per_item.model_dump(mode="json")  # the item kind is kept
+    assert task.predictions is None  # a retrieval result keeps none (SQL NULL)
+    assert task.rescored == 0  # nothing named it rescored
+
+    sts = make_sts_results("org/sts")  # per-pair predictions, put back the same way
+    assert store.ingest(engine, sts) == "stored"
+    whole = store.run_detail(engine, digest(sts))
+    assert whole == sts.model_dump(mode="json")
+    assert "predictions" not in store.load_documents(engine, [digest(sts)])[digest(sts)]["results"][0]
 
 
 def test_floats_keep_full_precision(engine: Engine) -> None:
@@ -318,7 +341,7 @@ def test_concurrent_ingest_with_new_annotations_merges_them(
     assert store.ingest(engine, with_verifications(results, True)) == "updated"
     other.dispose()
     assert raced
-    assert runs_by_digest(engine) == {digest(results): ("local", True)}
+    assert runs_by_digest(engine) == {digest(results): ("reference", True)}
     assert counts(engine) == {"runs": 1, "task_results": 1, "metrics": 2}
 
 
@@ -371,7 +394,7 @@ def test_unknown_origin_never_reaches_the_store(engine: Engine, tmp_path: Path) 
         ResultsFile.model_validate(document)  # the record refuses it
     path = tmp_path / "elsewhere.json"
     path.write_text(json.dumps(document))
-    report = store.ingest_paths(engine, [path])  # and so does a file that claims it
+    report = submit.ingest_files(engine, [path], None, tmp_path, None)  # and so does a file that claims it
     assert [(p, message.split(": ")[1]) for p, message in report.refused] == [(path, "origin")]
     assert counts(engine)["runs"] == 0
 
@@ -423,9 +446,9 @@ def test_readonly_path_with_uri_characters(tmp_path: Path) -> None:
     reader.dispose()
 
 
-def test_ingest_paths_reports_bad_files_and_ingests_the_rest(engine: Engine, tmp_path: Path) -> None:
+def test_ingest_files_reports_bad_files_and_ingests_the_rest(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "results"
-    good = [write_results(make_results(model_id=name), folder) for name in ("org/a", "org/b")]
+    good = [write_results(make_submission(model_id=name), folder) for name in ("org/a", "org/b")]
     (folder / "broken.json").write_text("{not json")
     tampered = json.loads(good[0].read_text())
     tampered["results"][0]["metrics"]["ndcg@10"] = "NaN"
@@ -433,7 +456,7 @@ def test_ingest_paths_reports_bad_files_and_ingests_the_rest(engine: Engine, tmp
     (folder / "nested" / "tampered.json").write_text(json.dumps(tampered))
     (folder / "notes.txt").write_text("ignored")
 
-    report = store.ingest_paths(engine, [folder])
+    report = submit.ingest_files(engine, [folder], None, folder, tmp_path / "submissions")
     assert sorted(report.ingested) == sorted(good)
     assert report.already == [] and report.updated == []
     refused = dict(report.refused)
@@ -444,16 +467,18 @@ def test_ingest_paths_reports_bad_files_and_ingests_the_rest(engine: Engine, tmp
     )
     assert counts(engine)["runs"] == 2
 
-    again = store.ingest_paths(engine, [folder, tmp_path / "missing.json"])
+    assert {run.origin for run in store.list_runs(engine)} == {"reference"}  # harness run files in results/
+
+    again = submit.ingest_files(engine, [folder, tmp_path / "missing.json"], None, folder, None)
     assert again.ingested == [] and again.updated == []
     assert sorted(again.already) == sorted(good)
     assert (tmp_path / "missing.json", f"{tmp_path / 'missing.json'}: (file): no such file") in again.refused
 
 
-def test_duplicate_in_a_file_is_refused_by_ingest_paths_with_its_path(engine: Engine, tmp_path: Path) -> None:
+def test_duplicate_in_a_file_is_refused_by_ingest_files_with_its_path(engine: Engine, tmp_path: Path) -> None:
     duplicated = [make_task_result(), make_task_result(ndcg=0.7)]
     path = write_results(make_results().model_copy(update={"results": duplicated}), tmp_path)
-    report = store.ingest_paths(engine, [path])
+    report = submit.ingest_files(engine, [path], None, tmp_path, None)
     assert report.refused == [(path, f"{path}: results: beir/scifact (test) appears twice")]
 
 
@@ -492,10 +517,10 @@ def test_an_extra_verification_record_updates_the_stored_run(engine: Engine) -> 
     failed = with_verifications(results, False)
     assert digest(failed) == key  # annotations are outside the digest: the same run
     assert store.ingest(engine, failed) == "updated"
-    assert runs_by_digest(engine) == {key: ("local", False)}  # a failed re-run reproduces nothing
+    assert runs_by_digest(engine) == {key: ("reference", False)}  # a failed re-run reproduces nothing
     both = with_verifications(results, False, True)
     assert store.ingest(engine, both) == "updated"  # only the second record is new
-    assert runs_by_digest(engine) == {key: ("local", True)}
+    assert runs_by_digest(engine) == {key: ("reference", True)}
     assert store.ingest(engine, both) == "unchanged"
     assert store.ingest(engine, results) == "unchanged"  # a copy without them removes nothing
     stored = ResultsFile.model_validate(store.run_detail(engine, key))
@@ -503,40 +528,59 @@ def test_an_extra_verification_record_updates_the_stored_run(engine: Engine) -> 
     assert counts(engine) == {"runs": 1, "task_results": 1, "metrics": 2}  # the rows were not touched
 
 
-def test_local_origin_outranks_submission_for_the_same_digest(engine: Engine) -> None:
+def test_reference_outranks_submission_for_the_same_digest(engine: Engine) -> None:
     first = make_results(model_id="submitted-first")
     assert store.ingest(engine, as_submission(first)) == "stored"
+    assert store.run_detail(engine, digest(first))["origin"] == "submission"
     assert store.ingest(engine, first) == "updated"  # the project's own file holds the run too
 
     second = make_results(model_id="local-first")
     assert store.ingest(engine, second) == "stored"
     assert store.ingest(engine, as_submission(second)) == "unchanged"  # never demoted
+    assert store.ingest(engine, second, "submission") == "unchanged"  # not even when told so
 
-    assert runs_by_digest(engine) == {digest(first): ("local", False), digest(second): ("local", False)}
-    assert {cell.model_id: cell.origin for cell in store.cells(engine, "beir")} == {
-        "submitted-first": "local",
-        "local-first": "local",
+    # the caller's standing decides, not the file's claim: a "local" file read from outside
+    claimed = make_results(model_id="claims-local")
+    assert claimed.origin == "local"
+    assert store.ingest(engine, claimed, "submission") == "stored"
+    assert store.run_detail(engine, digest(claimed))["origin"] == "submission"
+    assert store.ingest(engine, claimed, "reference") == "updated"
+
+    assert runs_by_digest(engine) == {
+        digest(first): ("reference", False),
+        digest(second): ("reference", False),
+        digest(claimed): ("reference", False),
     }
-    assert store.run_detail(engine, digest(first))["origin"] == "local"
+    assert {cell.model_id: cell.origin for cell in store.cells(engine, "beir")} == {
+        "submitted-first": "reference",
+        "local-first": "reference",
+        "claims-local": "reference",
+    }
+    assert store.run_detail(engine, digest(first))["origin"] == "local"  # the file's spelling
+    assert store.file_origin("reference") == "local" and store.file_origin("submission") == "submission"
 
 
 def test_ingest_after_deleting_the_database_keeps_origin_and_reproduced(tmp_path: Path) -> None:
-    """The database is only an index: ``harness ingest`` rebuilds every annotation from the files."""
+    """The database is only an index: ``harness ingest`` rebuilds every annotation from the files.
+
+    ``results/`` (the reference folder) and ``submissions/`` are the defaults, relative to the cwd;
+    both keep the verification records of their files.
+    """
     results_dir, submissions = tmp_path / "results", tmp_path / "submissions"
-    reproduced = with_verifications(make_results("local/reproduced"), False, True)
-    failed = with_verifications(make_results("local/failed"), False)
-    plain = make_results("local/plain")
+    reproduced = with_verifications(make_submission("local/reproduced"), False, True)
+    failed = with_verifications(make_submission("local/failed"), False)
+    plain = make_submission("local/plain")
     for results in (reproduced, failed, plain):
         write_results(results, results_dir)
-    submitted = with_verifications(as_submission(make_results("team/sent-in")), True)
-    submitted_plain = as_submission(make_results("team/plain"))
+    submitted = with_verifications(as_submission(make_submission("team/sent-in")), True)
+    submitted_plain = as_submission(make_submission("team/plain"))
     submissions.mkdir()
     for results in (submitted, submitted_plain):
         (submissions / f"{digest(results)}.json").write_bytes(canonical_bytes(results))
     expected = {
-        digest(reproduced): ("local", True),
-        digest(failed): ("local", False),
-        digest(plain): ("local", False),
+        digest(reproduced): ("reference", True),
+        digest(failed): ("reference", False),
+        digest(plain): ("reference", False),
         digest(submitted): ("submission", True),
         digest(submitted_plain): ("submission", False),
     }
@@ -559,7 +603,7 @@ def test_ingest_after_deleting_the_database_keeps_origin_and_reproduced(tmp_path
 
 
 def test_ingest_command_reports_updated_runs(tmp_path: Path) -> None:
-    results = make_results()
+    results = make_submission()
     path = write_results(results, tmp_path / "results")
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     first = harness("ingest", path, "--db", url, cwd=tmp_path)
@@ -571,61 +615,66 @@ def test_ingest_command_reports_updated_runs(tmp_path: Path) -> None:
     assert third.returncode == 0 and "0 ingested, 0 updated, 1 already ingested, 0 refused" in third.stdout
     engine = store.connect(url, readonly=True)
     try:
-        assert runs_by_digest(engine) == {digest(results): ("local", True)}
+        assert runs_by_digest(engine) == {digest(results): ("reference", True)}  # read from results/
     finally:
         engine.dispose()
 
 
 def test_schema_1_file_under_submissions_is_ingested_as_a_submission(engine: Engine, tmp_path: Path) -> None:
-    """v1 files carry no origin; one filed under ``submissions/`` came from outside (the legacy rule)."""
-    old = make_results("team/old")
+    """v1 files carry no origin (migrated, they say "local"); where a file lies decides its standing."""
+    old = make_submission("team/old")
     document = as_schema_v1(old)
     jsonschema.validate(document, json.loads(SCHEMA_V1.read_text()))  # really a schema-1 document
     body = json.dumps(document).encode()
-    filed = tmp_path / "submissions" / f"{digest(old)}.json"
-    nested = tmp_path / "submissions" / "2025" / "nested.json"
-    elsewhere = tmp_path / "results" / "team__old" / "beir-old.json"
+    results_dir, submissions = tmp_path / "results", tmp_path / "submissions"
+    filed = submissions / f"{digest(old)}.json"
+    nested = submissions / "2025" / "nested.json"
+    elsewhere = results_dir / "team__old" / "beir-old.json"
     for path in (filed, nested, elsewhere):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
 
-    assert store.read_for_ingest(filed).origin == "submission"
-    assert store.read_for_ingest(nested).origin == "submission"
-    assert store.read_for_ingest(elsewhere).origin == "local"  # a v1 file of the project's own
-    assert read_results(filed).origin == "local"  # what the file alone says, as migrated
+    migrated = read_results(filed)
+    assert migrated.origin == "local"  # what the file alone says, as migrated
+    assert submit.standing(filed, migrated, results_dir, submissions) == ("submission", True)
+    assert submit.standing(nested, migrated, results_dir, submissions) == ("submission", True)
+    # a v1 file of the project's own, in the reference folder
+    assert submit.standing(elsewhere, migrated, results_dir, submissions) == ("reference", True)
 
-    report = store.ingest_paths(engine, [tmp_path / "submissions"])
+    report = submit.ingest_files(engine, [submissions], None, results_dir, submissions)
     assert sorted(report.ingested + report.already) == sorted([filed, nested]) and not report.refused
     assert runs_by_digest(engine) == {digest(old): ("submission", False)}  # the migrated run's digest
     assert store.run_detail(engine, digest(old))["schema_version"] == 2
 
-    # a schema-2 file says its own origin, wherever it is filed
-    local_v2 = make_results("org/local-v2")
-    copied = tmp_path / "submissions" / "copied.json"
+    # a schema-2 file that claims "local" is still a submission when it lies under submissions/
+    local_v2 = make_submission("org/local-v2")
+    assert local_v2.origin == "local"
+    copied = submissions / "copied.json"
     copied.write_bytes(canonical_bytes(local_v2))
-    assert store.ingest_paths(engine, [copied]).ingested == [copied]
-    assert runs_by_digest(engine)[digest(local_v2)] == ("local", False)
+    assert submit.ingest_files(engine, [copied], None, results_dir, submissions).ingested == [copied]
+    assert runs_by_digest(engine)[digest(local_v2)] == ("submission", False)
 
     # the same v1 run among the project's results makes it a reference run
-    assert store.ingest_paths(engine, [elsewhere]).updated == [elsewhere]
-    assert runs_by_digest(engine)[digest(old)] == ("local", False)
+    assert submit.ingest_files(engine, [elsewhere], None, results_dir, submissions).updated == [elsewhere]
+    assert runs_by_digest(engine)[digest(old)] == ("reference", False)
 
 
 # --- the board's cells ---------------------------------------------------------------------------
 
 
 def test_board_keeps_the_newest_run_not_the_best(engine: Engine) -> None:
-    best = make_results(ndcg=0.9, created_at=at(1))
-    newest = make_results(ndcg=0.4, created_at=at(2))
-    store.ingest(engine, newest)
-    store.ingest(engine, best)  # ingest order does not matter, created_at does
+    best = make_results(ndcg=0.9, created_at=at(2))
+    newest = make_results(ndcg=0.4, created_at=at(1))
+    store.ingest(engine, best)
+    store.ingest(engine, newest)  # ingest order decides, never the created_at a file claims
     (cell,) = store.cells(engine, "beir")
     assert cell.digest == digest(newest) and cell.value == pytest.approx(0.4)
+    assert cell.seq == 2
     table = board(engine).table
     assert list(table.index) == ["m"]
     assert table.loc["m", "beir/scifact"] == pytest.approx(0.4)
     assert table.loc["m", "digest"] == digest(newest)
-    assert table.loc["m", "created_at"] == at(2)
+    assert table.loc["m", "created_at"] == at(1)
 
 
 def test_board_mean_only_over_tasks_every_row_has(engine: Engine) -> None:
@@ -643,17 +692,18 @@ def test_board_mean_only_over_tasks_every_row_has(engine: Engine) -> None:
     assert table.loc["b", "mean"] == pytest.approx(0.5)
     assert table.loc["a@r1", "revision"] == "r1"
     assert table["revision"].isna().tolist() == [False, True]
-    assert list(table.columns[:8]) == [
+    assert list(table.columns[:9]) == [
         "model_id",
         "revision",
         "variant",
         "kind",
         "origin",
+        "trust",
         "reproduced",
         "digest",
         "created_at",
     ]
-    assert list(table.columns[8:]) == [
+    assert list(table.columns[9:]) == [
         "beir/nfcorpus",
         "beir/scifact",
         "mean",
@@ -665,6 +715,7 @@ def test_board_mean_only_over_tasks_every_row_has(engine: Engine) -> None:
         "dimensions",
         "hardware",
         "digests",
+        "labels",
     ]
     assert result.speed_columns == ["queries/s", "docs/s", "index MiB"]
 
@@ -745,6 +796,7 @@ def test_board_of_an_empty_suite(engine: Engine) -> None:
         "variant",
         "kind",
         "origin",
+        "trust",
         "reproduced",
         "digest",
         "created_at",
@@ -757,4 +809,5 @@ def test_board_of_an_empty_suite(engine: Engine) -> None:
         "dimensions",
         "hardware",
         "digests",
+        "labels",
     ]

@@ -254,7 +254,8 @@ def test_verify_reproduces_the_reference_and_records_it(reference: Path, site: P
 def test_verify_records_in_the_file_a_run_not_in_the_database(
     reference: Path, tmp_path: Path, data_root: Path
 ) -> None:
-    copy = Path(shutil.copy(reference, tmp_path / "reference.json"))
+    (tmp_path / "results").mkdir()  # the reference folder (``--results-dir``, default results/)
+    copy = Path(shutil.copy(reference, tmp_path / "results" / "reference.json"))
     db = tmp_path / "db.sqlite"
     done = harness("verify", copy, "--db", f"sqlite:///{db}", "--data-dir", data_root, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -263,11 +264,21 @@ def test_verify_records_in_the_file_a_run_not_in_the_database(
     again = harness("verify", copy, "--db", f"sqlite:///{db}", "--data-dir", data_root, cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert [v.reproduced for v in read_results(copy).verifications] == [True, True]  # appended
-    ingest = harness("ingest", copy, "--db", f"sqlite:///{db}", cwd=tmp_path)
-    assert ingest.returncode == 0, ingest.stderr
+    # a copy outside the reference folder is a submission, and its records are dropped
+    outside = Path(shutil.copy(copy, tmp_path / "elsewhere.json"))
+    ingest = harness("ingest", outside, "--db", f"sqlite:///{db}", cwd=tmp_path)
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
     engine = store.connect(f"sqlite:///{db}", readonly=True)
     try:
-        assert [(run.origin, run.reproduced) for run in store.list_runs(engine)] == [("local", True)]
+        assert [(run.origin, run.reproduced) for run in store.list_runs(engine)] == [("submission", False)]
+    finally:
+        engine.dispose()
+    ingest = harness("ingest", copy, "--db", f"sqlite:///{db}", cwd=tmp_path)
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    assert "0 ingested, 1 updated" in ingest.stdout
+    engine = store.connect(f"sqlite:///{db}", readonly=True)
+    try:
+        assert [(run.origin, run.reproduced) for run in store.list_runs(engine)] == [("reference", True)]
     finally:
         engine.dispose()
 

@@ -26,6 +26,7 @@ from harness import store, submit
 from harness.results import canonical_bytes, digest
 
 KILLS = 6
+QUERIES = 150_000
 
 CHILD = """
 import sys, time
@@ -110,8 +111,9 @@ def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) 
     earlier = make_submission(model_id="earlier", queries=50, verified=False)
     assert store.ingest(engine, earlier.model_copy(update={"origin": "submission"})) == "stored"
     engine.dispose()
-    # 50,000 queries: a per_item larger than SQLite's page cache, so uncommitted pages reach the WAL
-    big = make_submission(model_id="big", queries=50_000, verified=False)
+    # 150,000 queries: a per_item (stored once, in its task row) larger than SQLite's 2 MB page cache,
+    # so uncommitted pages reach the WAL
+    big = make_submission(model_id="big", queries=QUERIES, verified=False)
     source = tmp_path / "big.json"
     source.write_bytes(canonical_bytes(big))
 
@@ -143,8 +145,8 @@ def test_kill_inside_the_transaction_leaves_nothing_of_the_file(tmp_path: Path) 
     stored = json.loads(per_item[0])
     assert stored["kind"] == "query"
     assert {name: len(values) for name, values in stored["values"].items()} == {
-        "ndcg@10": 50_000,
-        "recall@100": 50_000,
+        "ndcg@10": QUERIES,
+        "recall@100": QUERIES,
     }
     with sqlite3.connect(db) as connection:
         origins = dict(connection.execute("SELECT digest, origin FROM runs"))

@@ -88,10 +88,11 @@ class EchoTask:
             metrics={"recall@1": mean}, per_item=ItemValues(kind="example", values={"recall@1": hits})
         )
 
-    def check(self, result: TaskResult, data: EchoData | None) -> None:
+    def check(self, result: TaskResult, data: EchoData | None) -> bool:
         items = check_item_means(result, self, "example", "examples")
         if items != {str(i) for i in range(result.inputs.counts["examples"])}:
             raise FieldError("per_item.values", "examples are numbered 0 .. n-1")
+        return False
 
 
 def echo_task(card: DatasetCard, split: str) -> EchoTask:
@@ -161,16 +162,24 @@ def test_the_toy_suite_runs_submits_ingests_and_shows_on_the_board(data_root: Pa
         assert store.metric_names(engine, "toy") == ["recall@1"]
         board = bq.board(engine, "toy", TOY.board)
         assert board.tasks == ["toy/echo"]
-        assert list(board.table.index) == ["trigrams", "word-lengths"]  # best first
-        assert board.table.at["trigrams", "toy/echo"] == 1.0
-        assert board.table.at["trigrams", "examples/s"] > 0
+        # submitted runs: rows of their own, labelled so (the echo task never rescores: "submitted")
+        trigrams, lengths = (
+            bq.row_key(name, None, "", "submission") for name in ("trigrams", "word-lengths")
+        )
+        assert (trigrams, lengths) == ("trigrams · submitted", "word-lengths · submitted")
+        assert list(board.table.index) == [trigrams, lengths]  # best first
+        assert board.table["origin"].tolist() == ["submission", "submission"]
+        assert board.table["trust"].tolist() == ["submitted", "submitted"]
+        assert board.table.at[trigrams, "labels"] == {"toy/echo": "submitted"}
+        assert board.table.at[trigrams, "toy/echo"] == 1.0
+        assert board.table.at[trigrams, "examples/s"] > 0
         assert board.speed_columns == ["examples/s"]
         assert board.higher_is_better == {"toy/echo": True}
 
-        p_values = bq.significance(engine, board, "word-lengths", list(board.table.index), trials=2000)
-        assert p_values.at["trigrams", "toy/echo"] < 0.01
-        marks = bq.significance_marks(board.table, p_values, "word-lengths", board.higher_is_better)
-        assert marks.at["trigrams", "toy/echo"] == bq.BETTER
+        p_values = bq.significance(engine, board, lengths, list(board.table.index), trials=2000)
+        assert p_values.at[trigrams, "toy/echo"] < 0.01
+        marks = bq.significance_marks(board.table, p_values, lengths, board.higher_is_better)
+        assert marks.at[trigrams, "toy/echo"] == bq.BETTER
     finally:
         engine.dispose()
 

@@ -30,7 +30,7 @@ def table() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "kind_group": ["dense", "sparse", "hybrid", "other"],
-            "origin": ["local", "local", "submission", "local"],
+            "origin": ["reference", "reference", "submission", "reference"],
             "reproduced": [True, False, False, True],
             "n_parameters": [110e6, math.nan, math.nan, 22e6],
             "a": [0.5, 0.6, math.nan, 0.2],
@@ -59,7 +59,9 @@ def test_shared_mean_without_a_shared_column_is_nan_not_zero() -> None:
 def test_filter_rows() -> None:
     frame = table()
     assert list(bq.filter_rows(frame, kinds=["dense", "other"]).index) == ["w", "z"]
+    assert list(bq.filter_rows(frame).index) == ["w", "x", "y", "z"]  # every standing by default
     assert list(bq.filter_rows(frame, origins=["submission"]).index) == ["y"]
+    assert list(bq.filter_rows(frame, origins=["reference"]).index) == ["w", "x", "z"]
     assert list(bq.filter_rows(frame, reproduced_only=True).index) == ["w", "z"]
     assert list(bq.filter_rows(frame, size_range=(20e6, 50e6)).index) == ["x", "y", "z"]
     assert list(bq.filter_rows(frame, size_range=(20e6, 50e6), keep_unknown_size=False).index) == ["z"]
@@ -101,7 +103,7 @@ def test_display_name_and_results_path() -> None:
     assert bq.display_name("bm25s", None) == "bm25s"
     assert bq.display_name("org/m", "0123456789abcdef", "dim=128") == "org/m@0123456789ab [dim=128]"
     assert bq.display_name("bm25s", None, "") == "bm25s"
-    assert bq.results_path("org/m", "beir", "f" * 64, "local") == f"results/org__m/beir-{'f' * 12}.json"
+    assert bq.results_path("org/m", "beir", "f" * 64, "reference") == f"results/org__m/beir-{'f' * 12}.json"
     assert bq.results_path("org/m", "beir", "f" * 64, "submission") == f"submissions/{'f' * 64}.json"
 
 
@@ -140,13 +142,16 @@ def test_board_adds_column_keys_and_facts(engine: Engine) -> None:
     assert row["kind_group"] == "dense"
     assert row["hardware"]["logical_cpus"] == 2
     assert row["variant"] == ""
-    assert (row["origin"], row["reproduced"]) == ("local", False)
+    assert (row["origin"], row["trust"], row["reproduced"]) == ("reference", "reference", False)
+    assert row["labels"] == {"beir/nfcorpus": "reference", "beir/scifact v1": "reference"}
     assert row["beir/nfcorpus"] == pytest.approx(0.3) and row["beir/scifact v1"] == pytest.approx(0.6)
     assert math.isnan(row["beir/scifact v2"])
     # no task column is shared by every row: the mean is NaN, never a mean of zeros
     assert result.mean_over == []
     assert result.table["mean"].isna().all()
-    for column in ["model_id", "revision", "variant", "kind", "origin", "reproduced", "digest", "created_at"]:
+    for column in [
+        "model_id", "revision", "variant", "kind", "origin", "trust", "reproduced", "digest", "created_at",
+    ]:  # fmt: skip
         assert column in result.table.columns
     assert list(result.table.columns).index("mean") == list(result.table.columns).index("beir/scifact v2") + 1
 

@@ -16,7 +16,7 @@ from harness import store
 from harness.errors import InputError
 from harness.results import SCHEMA_VERSION, digest, parse_results, read_results, read_versioned
 from harness.results.migrations import MIGRATIONS, v1_to_v2
-from harness.submit import check
+from harness.submit import check, ingest_files
 
 FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "results-v1").glob("*.json"))
 RESULTS = Path(__file__).parent.parent.parent / "results"
@@ -99,15 +99,20 @@ def test_migration_leaves_what_it_does_not_recognise_to_the_schema() -> None:
 
 
 def test_v1_files_ingest_twice_into_a_fresh_database_with_their_scores(tmp_path: Path) -> None:
+    """Read from a reference folder, the v1 files (origin ``local`` once migrated) are reference runs."""
     engine = store.connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    folder = FIXTURES[0].parent
     try:
-        first = store.ingest_paths(engine, FIXTURES)
-        again = store.ingest_paths(engine, FIXTURES)
-        cells = {cell.model_id: cell.value for cell in store.cells(engine, "beir")}
+        first = ingest_files(engine, FIXTURES, None, folder, tmp_path / "submissions")
+        again = ingest_files(engine, FIXTURES, None, folder, tmp_path / "submissions")
+        found = store.cells(engine, "beir")
     finally:
         engine.dispose()
+    assert first.refused == []
     assert (len(first.ingested), len(first.refused)) == (4, 0)
     assert (len(again.already), len(again.ingested), len(again.updated)) == (4, 0, 0)
+    assert {cell.label for cell in found} == {"reference"}
+    cells = {cell.model_id: cell.value for cell in found}
     expected = {}
     for fixture in FIXTURES:
         old = json.loads(fixture.read_bytes())

@@ -78,8 +78,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     unverified = make_results("org/off-card", ndcg=0.99, verified=False)
     older_but_better = make_results("org/weak", ndcg=0.95, revision="b" * 40, created_at=EARLIER)
     store.ingest(engine, strong)
+    store.ingest(engine, older_but_better)  # stored first: the newest run is the one ingested last
     store.ingest(engine, weak)
-    store.ingest(engine, older_but_better)
     store.ingest(engine, bm25)
     store.ingest(engine, sent_in.model_copy(update={"origin": "submission"}))
     store.ingest(engine, unverified)
@@ -167,7 +167,8 @@ def test_table_shows_every_verified_row_with_missing_cells_as_a_dash(app: AppTes
     assert text.loc["org/strong@aaaaaaaaaaaa", "dim"] == "768"
     assert text.loc["bm25-test", "params (M)"] == "–"
     assert text.loc["bm25-test", "reproduced"] == "✓"
-    assert text.loc["team/sent-in", "origin"] == "submission"
+    assert text.loc["team/sent-in", "origin"] == "submitted"  # the row's trust label
+    assert text.loc["bm25-test", "origin"] == "reference"  # reproduced, but made here: reference
 
 
 def test_mean_is_taken_only_over_datasets_every_shown_row_has(app: AppTest) -> None:
@@ -204,7 +205,9 @@ def test_filters(app: AppTest) -> None:
     assert set(shown(main_table(ran(at))).index) == {"bm25-test", "team/sent-in"}
     at.pills(key="origins").set_value(["submission"])
     assert set(shown(main_table(ran(at))).index) == {"team/sent-in"}
-    at.pills(key="origins").set_value(["local", "submission"])
+    at.pills(key="origins").set_value(["reference"])
+    assert "team/sent-in" not in set(shown(main_table(ran(at))).index)
+    at.pills(key="origins").set_value(list(store.ORIGINS))
     at.pills(key="kinds").set_value(list(bq.KINDS))
     at.toggle(key="reproduced_only").set_value(True)
     assert set(shown(main_table(ran(at))).index) == {"bm25-test"}
@@ -230,7 +233,12 @@ def test_model_page_shows_provenance(app: AppTest) -> None:
     markdown = " ".join(m.value for m in at.markdown)
     assert "results/bm25-test/beir-" in markdown  # where the file lives
     assert "reproduced by `harness verify`" in markdown
-    facts = {field: value for table in at.table for field, value in table.value["value"].items()}
+    facts = {  # each fact table is a dataframe of plain text (never Markdown): field, value
+        field: value
+        for frame in at.dataframe
+        if list(frame.value.columns) == ["field", "value"]
+        for field, value in zip(frame.value["field"], frame.value["value"], strict=True)
+    }
     assert facts["· k1"] == "0.9" and facts["· b"] == "0.4"  # model parameters
     assert facts["· torch"] == "2.13.0"  # library versions
     assert facts["cpu"] == "AMD EPYC 7B13 (2 logical)"  # hardware
@@ -238,6 +246,7 @@ def test_model_page_shows_provenance(app: AppTest) -> None:
     assert facts["git commit"] == "0" * 40
     breakdown = next(frame.value for frame in at.dataframe if "ndcg@10" in frame.value.columns)
     assert set(breakdown["task"]) == {"beir/scifact", "beir/nfcorpus"}
+    assert breakdown["origin"].tolist() == ["reference", "reference"]  # each cell's trust label
     assert at.download_button  # the results file itself
     assert "harness run --model bm25-test --suite beir" in at.code[0].value
     assert "harness verify results/bm25-test/beir-" in at.code[0].value
@@ -264,7 +273,7 @@ def test_compare_marks_significant_differences(app: AppTest) -> None:
     assert cells.loc["bm25-test", "scifact"].endswith("(baseline)")
     assert cells.loc["org/weak@bbbbbbbbbbbb", "scifact"].endswith("▼")  # 0.29 lower on all 40 queries
     assert cells.loc["org/strong@aaaaaaaaaaaa", "scifact"].endswith("▲")  # +0.01 on every query
-    assert cells.loc["team/sent-in", "nfcorpus"] == "0.3500"  # two items only: never significant
+    assert cells.loc["team/sent-in (submitted)", "nfcorpus"] == "0.3500"  # two items only: never significant
     assert cells.loc["org/weak@bbbbbbbbbbbb", "nfcorpus"] == "–"
 
 
@@ -406,17 +415,19 @@ def test_a_model_id_is_shown_as_text_never_as_markdown(
     hostile_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     argv(monkeypatch, hostile_database)
+    row = bq.row_key(HOSTILE, None, "", "submission")  # a submitted run: a row of its own
     app = AppTest.from_file(str(PAGE), default_timeout=60)
     app.query_params["view"] = "Model"
-    app.query_params["model"] = HOSTILE
+    app.query_params["model"] = row
     at = ran(app)
+    assert at.selectbox(key="model").value == row
     (heading,) = [h for h in at.subheader if "acme" in h.value]
-    assert heading.value == markdown_literal(HOSTILE)
+    assert heading.value == markdown_literal(f"{HOSTILE} (submitted)")
     assert "](" not in heading.value and ":red[" not in heading.value  # no link, no colour directive
     app = AppTest.from_file(str(PAGE), default_timeout=60)
     app.query_params["view"] = "Compare"
     at = ran(app)
-    at.selectbox(key="baseline").set_value(HOSTILE)
+    at.selectbox(key="baseline").set_value(row)
     at = ran(at)
     caption = next(c.value for c in at.caption if "significantly better" in c.value)
     assert markdown_literal(HOSTILE) in caption

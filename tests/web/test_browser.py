@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from harness import store
+from harness import store, submit
 from harness.board import queries as bq
 from harness.results import read_results
 
@@ -66,18 +66,25 @@ def results_folder() -> Path:
     return folder
 
 
+def ingest_order(path: Path) -> tuple[float, str]:
+    """The order ``harness ingest`` stores files in (oldest first): the last one stored is the newest."""
+    return path.lstat().st_mtime, str(path)
+
+
 def newest_scifact(folder: Path) -> dict[str, float]:
-    """Row name -> nDCG@10 on SciFact from the newest file of each model@revision, read from the files."""
-    newest: dict[str, tuple[str, float]] = {}
-    for path in sorted(folder.rglob("*.json")):
+    """Row name -> nDCG@10 on SciFact from the newest file of each model@revision, read from the files.
+
+    Newest in ingest order (file mtime), as the board's cells are, never by the ``created_at`` a file
+    claims.
+    """
+    newest: dict[str, float] = {}
+    for path in sorted(folder.rglob("*.json"), key=ingest_order):
         results = read_results(path)  # any schema version, as ingest reads it
         for result in results.results:
             if result.task == TASK and result.inputs.verified and not result.variant:
                 name = bq.display_name(results.model.id, results.model.revision)
-                created = results.created_at.isoformat()
-                if name not in newest or created > newest[name][0]:
-                    newest[name] = (created, result.metrics["ndcg@10"])
-    return {name: value for name, (_, value) in newest.items()}
+                newest[name] = result.metrics["ndcg@10"]
+    return newest
 
 
 def sts_models(folder: Path) -> set[str]:
@@ -124,9 +131,11 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     work = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{work / 'board.sqlite'}"
     engine = store.connect(url)
-    report = store.ingest_paths(engine, [folder])
+    report = submit.ingest_files(engine, [folder], None, folder, None)  # the reference folder
+    origins = {run.origin for run in store.list_runs(engine)}
     engine.dispose()
     assert not report.refused, report.refused
+    assert origins == {"reference"}  # so every row is a reference row, named without " · submitted"
     port = free_port()
     log = work / "board.log"
     env = {k: v for k, v in os.environ.items() if k != "HARNESS_DB"}
