@@ -570,9 +570,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     args = build_parser().parse_args(argv)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)  # logs and pipes: keep table rows whole
+    # text from files is printed as it is: no markup, no :emoji: codes, no highlighting, anywhere
+    console = Console(markup=False, emoji=False, highlight=False)
+    if not console.is_terminal:  # logs and pipes: keep table rows whole
+        console = Console(width=200, markup=False, emoji=False, highlight=False)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args, console)

@@ -114,12 +114,14 @@ def check_model_id(model_id: str, where: str, reference_ids: Iterable[str] = ())
         char = next(c for c in model_id if not c.isascii())
         raise InputError(where, "model.id", f"holds {codepoint(char)}: model ids are ASCII, as hub ids are")
     parts = model_id.removeprefix("rrf:").split("+") if model_id.startswith("rrf:") else [model_id]
-    if len(parts) > 2 or not all(MODEL_ID.fullmatch(part) for part in parts):
+    if len(parts) != (2 if model_id.startswith("rrf:") else 1) or not all(
+        MODEL_ID.fullmatch(p) for p in parts
+    ):
         raise InputError(
             where, "model.id", f"{model_id!r} is not a model name (builtin, org/name, or rrf:A+B)"
         )
     known = {*registry.MODELS, *reference_ids}
-    for part in parts:
+    for part in dict.fromkeys([model_id, *parts]):  # the whole id too: a reference may be a fusion
         if part in known:
             continue
         twin = next((name for name in sorted(known) if skeleton(name) == skeleton(part)), None)

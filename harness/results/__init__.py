@@ -5,7 +5,7 @@ what an untrusted file may hold (sizes, counts, the text policy), ``files`` read
 them by content digest. The database is an index of these files.
 """
 
-from harness.results.bounds import LIMITS_TEXT, MAX_FILE_BYTES, MAX_TASKS, text_problem
+from harness.results.bounds import MAX_FILE_BYTES, MAX_TASKS, text_problem
 from harness.results.files import (
     ANNOTATIONS,
     SCHEMA_PATH,
@@ -47,7 +47,6 @@ from harness.results.records import (
 
 __all__ = [
     "ANNOTATIONS",
-    "LIMITS_TEXT",
     "MAX_FILE_BYTES",
     "MAX_TASKS",
     "MIGRATIONS",

@@ -40,13 +40,11 @@ MAX_ENTRIES = 1_000
 """Entries of any object or array that holds more than numbers (metrics, settings, packages, files)."""
 MAX_NUMBERS = 1_000_000
 """Entries of an object or array of numbers only: per-item values and per-pair predictions."""
-
-LIMITS_TEXT = (
-    f"at most {MAX_FILE_BYTES // 2**20} MB, {MAX_TASKS:,} task results, {MAX_NUMBERS:,} per-item values "
-    f"per measure, {MAX_ENTRIES:,} entries in any other object or array, {MAX_TEXT_CHARS:,} characters "
-    f"per string, {MAX_NESTING} levels of nesting"
-)
-"""The limits in one sentence, as the README names them."""
+MAX_CONTAINERS = 200_000
+"""Objects and arrays in one file (5,000 task results hold about 85,000): 46 MB of ``[]`` would
+otherwise be 23 million lists in memory. Counted on the bytes before parsing, as ``{`` and ``[``."""
+MAX_SEPARATORS = 4_000_000
+"""Commas in one file, a bound on its values counted before parsing (a valid 49 MB file has 1.8 million)."""
 
 
 def read_bounded(path: Path, where: str) -> bytes:
@@ -103,6 +101,40 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "a special file"
+
+
+def prescan_problem(data: bytes) -> str | None:
+    """Why the bytes hold too many values to parse at all, or None.
+
+    Counted at C speed before parsing: an upper bound (a bracket or comma inside a string counts too).
+    """
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_CONTAINERS:
+        return f"holds {containers:,} objects and arrays (at most {MAX_CONTAINERS:,})"
+    separators = data.count(b",")
+    if separators > MAX_SEPARATORS:
+        return f"holds {separators:,} values (at most {MAX_SEPARATORS:,})"
+    return None
+
+
+class DuplicateKey(ValueError):
+    """A key twice in one JSON object: the parser keeps the last value, so the first would go unchecked."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook``: the object, or ``DuplicateKey``."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return found
 
 
 def text_problem(text: str, limit: int = MAX_TEXT_CHARS) -> str | None:
@@ -177,8 +209,10 @@ def first_violation(document: Any) -> tuple[tuple[int | str, ...], str] | None:
                     problem = text_problem(key)
                     if problem is not None:
                         return (*loc, key[:40]), f"the key {problem}"
-            if not _numbers_only(item.values()):  # per-item values: nothing inside to walk
+            if not _numbers_only(item.values()):
                 stack.extend((child, (*loc, key), depth + 1) for key, child in reversed(item.items()))
+            elif item and depth + 1 > MAX_NESTING:  # per-item values: only their depth to check
+                return (*loc, next(iter(item))[:40]), f"nested deeper than {MAX_NESTING} levels"
         elif isinstance(item, list):
             problem = _size_problem(loc, item, len(item))
             if problem is not None:
@@ -186,6 +220,8 @@ def first_violation(document: Any) -> tuple[tuple[int | str, ...], str] | None:
             if not _numbers_only(item):
                 children = reversed(list(enumerate(item)))
                 stack.extend((child, (*loc, index), depth + 1) for index, child in children)
+            elif item and depth + 1 > MAX_NESTING:
+                return (*loc, 0), f"nested deeper than {MAX_NESTING} levels"
     return None
 
 

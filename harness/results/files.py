@@ -24,9 +24,12 @@ from harness.errors import InputError
 from harness.results.bounds import (
     MAX_FILE_BYTES,
     MAX_INTEGER_DIGITS,
+    DuplicateKey,
     RefusedNumber,
     first_violation,
+    prescan_problem,
     read_bounded,
+    unique_keys,
 )
 from harness.results.migrations import migrate
 from harness.results.records import SCHEMA_VERSION, ResultsFile, TaskResult
@@ -218,8 +221,16 @@ def parse_versioned(data: bytes, where: str) -> tuple[ResultsFile, int]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
+    too_many = prescan_problem(data)
+    if too_many is not None:
+        raise InputError(where, "(file)", too_many)
     try:
-        document = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        document = json.loads(
+            text, parse_constant=_constant, parse_float=_float, parse_int=_int, object_pairs_hook=unique_keys
+        )
+    except DuplicateKey as duplicate:
+        key = duplicate.key if len(duplicate.key) <= 40 else duplicate.key[:40] + "..."
+        raise InputError(where, "(file)", f"the key {key!r} appears twice in one object") from None
     except RecursionError:
         raise InputError(where, "(file)", "JSON nested too deeply") from None
     except ValueError as error:

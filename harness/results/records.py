@@ -202,7 +202,10 @@ class TaskResult(Record):
                 values = [r.metrics.get(name) for r in self.replicates]
                 if any(v is None for v in values):
                     raise ValueError(f"a replicate lacks {name!r}; every replicate has every metric")
-                mean = math.fsum(v for v in values if v is not None) / len(values)
+                try:
+                    mean = math.fsum(v for v in values if v is not None) / len(values)
+                except OverflowError:
+                    raise ValueError(f"the replicates of {name!r} are too large to average") from None
                 if not abs(mean - value) <= REPLICATE_TOLERANCE:
                     raise ValueError(f"metrics.{name} is not the mean of its replicates ({mean!r})")
         return self

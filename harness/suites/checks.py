@@ -25,6 +25,8 @@ MAX_ITEMS_PER_SECOND = 1e9
 """No phase handles more than a billion items (queries, documents, sentences) a second: one item per
 clock cycle of a 1 GHz core, while encoding a sentence or searching a query costs thousands. A
 faster claim is a forged or broken timing (``search: 1e-300`` would show 3e302 queries/s)."""
+MAX_SECONDS = 1e7
+"""No phase lasts longer than 10 million seconds (116 days); beyond it sums of timings overflow."""
 TIMER_SLACK_S = 1e-3
 """How far the phases may add up beyond ``total`` (each phase and the total read one monotonic clock)."""
 
@@ -80,6 +82,8 @@ def check_timings(result: TaskResult, spec: BoardSpec) -> None:
     for phase, seconds in timings.items():
         if not seconds > 0:
             raise FieldError(f"timings_s.{phase}", f"{seconds!r}: a measured phase takes some time")
+        if seconds > MAX_SECONDS:
+            raise FieldError(f"timings_s.{phase}", f"{seconds!r} s is longer than {MAX_SECONDS:.0e} s")
     total = timings.get("total")
     phases = math.fsum(seconds for phase, seconds in timings.items() if phase != "total")
     if total is not None and phases > total + TIMER_SLACK_S:

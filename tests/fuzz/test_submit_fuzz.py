@@ -1,15 +1,21 @@
 """Fuzzing ``harness submit`` with files mutated from valid ones (hypothesis).
 
-Properties, over every generated file:
-1. no crash: ``submit.accept`` / ``submit.submit`` either accept the file or raise ``InputError``
-   (one printable line naming the file); any other exception fails the test;
-2. nothing invalid is accepted: an accepted file passes an independent re-statement of every
-   semantic rule below (the oracle) and round-trips through its canonical bytes;
+Properties, over every generated file (the bench and the oracle are in ``fuzzkit``):
+1. no crash and no hang: ``submit.accept`` / ``submit.submit`` either accept the file or raise
+   ``InputError`` (one printable line naming the file) within the hang guard; any other exception
+   fails the test;
+2. nothing invalid is accepted: an accepted file passes an independent re-statement of every rule
+   (``fuzzkit.file_problem`` over its bytes, ``fuzzkit.assert_valid`` over the record) and
+   round-trips through its canonical bytes;
 3. a refused file changes nothing: the database row counts and the submissions folder stay as
    they were. An accepted one is filed as ``<digest>.json`` inside the submissions folder, with
-   origin "submission" and no verification records, whatever the file claimed.
+   origin "submission" and no verification records, whatever the file claimed, and its row holds
+   the file verbatim.
 
-Counts: ``ci`` profile 100 examples per property, ``stress`` 10,000 (tests/fuzz/conftest.py).
+This module mutates at random (structure, bytes, a forger's semantic edits); ``test_trust_fuzz``
+aims at the hostile-input classes of the trust rules (text policy, model ids, sizes, timings, markup
+payloads, dates, special files). Counts: ``ci`` profile 100 examples per property, ``stress`` 10,000
+(tests/fuzz/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,170 +24,30 @@ import copy
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import make_submission
+from fuzzkit import (
+    BASES,
+    SCIFACT_TEST_FILES,
+    V1_BASE,
+    VERIFICATION,
+    WIDE_BASE,
+    Bench,
+    Document,
+    dict_at,
+    get,
+    node_paths,
+    serialize,
+)
 from hypothesis import event, given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
 
-from harness import store, submit
-from harness.data.cards import fingerprint
+from harness import submit
+from harness.data.cards import fingerprint, generated_fingerprint
 from harness.errors import InputError
-from harness.results import (
-    MAX_FILE_BYTES,
-    Hardware,
-    HarnessRecord,
-    MetricCheck,
-    ResultsFile,
-    Verification,
-    canonical_bytes,
-    digest,
-    parse_results,
-)
-from harness.suites.beir.cards import SCIFACT
-
-Document = dict[str, Any]
-Location = tuple[int | str, ...]
-WHERE = "run.json"
-
-BASES: tuple[Document, ...] = tuple(
-    json.loads(
-        canonical_bytes(make_submission(model_id=f"org/base-{verified}", queries=queries, verified=verified))
-    )
-    for verified, queries in ((True, 300), (False, 12))
-)
-
-# --- the oracle: the rules restated independently of harness.submit -----------------------------
-
-SCIFACT_TEST_FILES = {
-    "corpus.jsonl": SCIFACT.splits["test"].members["corpus.jsonl"],
-    "queries.jsonl": SCIFACT.splits["test"].members["queries.jsonl"],
-    "qrels/test.tsv": SCIFACT.splits["test"].members["qrels/test.tsv"],
-}
-CARD_COUNTS = {"test": {"corpus": 5183, "queries": 300, "qrels": 339}}
-VERIFICATION: Document = json.loads(
-    Verification(
-        at=datetime(2026, 1, 2, tzinfo=UTC),
-        harness=HarnessRecord(version="0.2.0"),
-        hardware=Hardware(cpu="elsewhere", logical_cpus=64, memory_gib=512),
-        reproduced=True,
-        checks=[
-            MetricCheck(task="beir/scifact", split="test", metric="ndcg@10", claimed=0.5, now=0.5, grade="OK")
-        ],
-    ).model_dump_json()
-)
-"""A verification record a forger adds: only this harness's own ``verify`` may write one."""
-TASK_METRICS = {"ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10"}
-UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
-
-
-def assert_valid(results: ResultsFile) -> None:
-    """Every rule an accepted file must meet, written out again without harness.submit."""
-    again = parse_results(canonical_bytes(results), WHERE)
-    assert again == results and digest(again) == digest(results)
-    model_id = results.model.id
-    assert not UNPRINTABLE.search(model_id) and model_id == model_id.strip()
-    assert not model_id.startswith(("/", "~")) and "\\" not in model_id
-    assert ".." not in re.split(r"[/+]", model_id) and "//" not in model_id
-    assert results.suite == "beir"
-    assert results.origin == "submission" and results.verifications == [] and not results.reproduced
-    keys = [(r.task, r.split, tuple(sorted(r.variant.items()))) for r in results.results]
-    assert len(set(keys)) == len(keys)
-    for result in results.results:
-        assert (result.task, result.task_version, result.main_metric) == ("beir/scifact", 1, "ndcg@10")
-        assert result.split in ("test", "train")
-        assert result.settings == {
-            "k": 1000,
-            "remove_self_hits": True,
-            "trec_eval": "-c",
-            "ties": "doc id desc",
-        }
-        assert result.inputs.id == "beir/scifact"
-        assert result.inputs.fingerprint == fingerprint(result.inputs.files)
-        assert set(result.metrics) <= TASK_METRICS
-        queries = result.inputs.counts["queries"]
-        assert result.per_item is not None and result.per_item.kind == "query"
-        item_ids = {frozenset(values) for values in result.per_item.values.values()}
-        assert len(item_ids) == 1
-        for name, value in result.metrics.items():
-            values = result.per_item.values[name]
-            assert 0.0 <= value <= 1.0 and all(0.0 <= v <= 1.0 for v in values.values())
-            assert len(values) == queries > 0
-            assert abs(math.fsum(values.values()) / len(values) - value) <= 1e-9
-        if result.inputs.verified:
-            assert result.split == "test"
-            assert dict(result.inputs.files) == SCIFACT_TEST_FILES
-            assert dict(result.inputs.counts) == CARD_COUNTS["test"]
-
-
-# --- the system under test, on real files --------------------------------------------------------
-
-
-@dataclass
-class Bench:
-    engine: Engine
-    work: Path
-    submissions: Path
-
-    def rows(self) -> tuple[int, ...]:
-        with self.engine.connect() as connection:
-            return tuple(
-                connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-                for table in ("runs", "task_results", "metrics")
-            )
-
-    def filed(self) -> set[str]:
-        return {path.name for path in self.submissions.iterdir()} if self.submissions.exists() else set()
-
-    def submit_bytes(self, data: bytes) -> str:
-        """Submit ``data`` as a file: "accepted", or "refused <first part of the field>" for statistics."""
-        source = self.work / "run.json"
-        source.write_bytes(data)
-        before = self.rows(), self.filed()
-        try:
-            accepted = submit.accept(source, WHERE)
-            done = submit.submit(self.engine, accepted, self.submissions)
-        except InputError as error:
-            message = str(error)
-            assert message.startswith(f"{WHERE}: ") and message.isprintable(), message
-            assert (self.rows(), self.filed()) == before
-            return "refused " + re.sub(r"\[\d+\]|\..*", "", error.field)
-        assert_valid(accepted.results)
-        assert done.path.parent == self.submissions and done.path.name == f"{done.digest}.json"
-        assert done.path.read_bytes() == canonical_bytes(accepted.results)
-        assert self.filed() - before[1] <= {done.path.name}
-        assert done.dropped_verifications == accepted.dropped_verifications
-        with self.engine.connect() as connection:
-            query = text("SELECT origin, reproduced FROM runs WHERE digest = :key")
-            origin, reproduced = connection.execute(query, {"key": done.digest}).one()
-        assert (origin, bool(reproduced)) == ("submission", False)
-        return "accepted"
-
-
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
-    work = tmp_path_factory.mktemp("fuzz")
-    engine = store.connect(f"sqlite:///{work / 'db.sqlite'}")
-    yield Bench(engine, work, work / "submissions")
-    engine.dispose()
-    result = _integrity(work / "db.sqlite")
-    assert result == "ok"
-    leftovers = set((work / "submissions").iterdir()) if (work / "submissions").exists() else set()
-    assert all(re.fullmatch(r"[0-9a-f]{64}\.json", p.name) for p in leftovers)
-
-
-def _integrity(path: Path) -> str:
-    import sqlite3
-
-    with sqlite3.connect(path) as connection:
-        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
-
+from harness.results import MAX_FILE_BYTES
 
 # --- strategies ------------------------------------------------------------------------------------
 
@@ -213,23 +79,6 @@ json_value = st.recursive(
     ),
     max_leaves=6,
 )
-
-
-def node_paths(value: Any, prefix: Location = ()) -> list[Location]:
-    paths = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            paths.extend(node_paths(child, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            paths.extend(node_paths(child, (*prefix, index)))
-    return paths
-
-
-def get(document: Any, path: Location) -> Any:
-    for part in path:
-        document = document[part]
-    return document
 
 
 Mutation = Callable[[st.DrawFn, Document], None]
@@ -278,16 +127,6 @@ def nudge_number(draw: st.DrawFn, document: Document) -> None:
     return None
 
 
-def dict_at(document: Any, *keys: int | str) -> dict[str, Any] | None:
-    """The dict at ``keys`` if earlier mutations left one there."""
-    for key in keys:
-        try:
-            document = document[key]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return document if isinstance(document, dict) else None
-
-
 def set_model_id(draw: st.DrawFn, document: Document) -> None:
     model = dict_at(document, "model")
     if model is None:
@@ -328,15 +167,9 @@ STRUCTURAL: list[Mutation] = [
 ]  # fmt: skip
 
 
-def serialize(draw: st.DrawFn, document: Document) -> bytes:
-    ascii_only = draw(st.booleans())
-    indent = draw(st.sampled_from([None, 1]))
-    return json.dumps(document, ensure_ascii=ascii_only, indent=indent).encode("utf-8", "surrogatepass")
-
-
 @st.composite
 def structurally_mutated(draw: st.DrawFn) -> bytes:
-    document = copy.deepcopy(draw(st.sampled_from(BASES)))
+    document = copy.deepcopy(draw(st.sampled_from((*BASES, V1_BASE))))
     for _ in range(draw(st.integers(1, 3))):
         draw(st.sampled_from(STRUCTURAL))(draw, document)
     return serialize(draw, document)
@@ -358,8 +191,9 @@ BAD_BYTES = [
 
 @st.composite
 def byte_mutated(draw: st.DrawFn) -> bytes:
-    data = serialize(draw, copy.deepcopy(draw(st.sampled_from(BASES))))
-    kind = draw(st.sampled_from(["literal", "bad-bytes", "truncate", "escape", "flip", "bom", "wrap"]))
+    data = serialize(draw, copy.deepcopy(draw(st.sampled_from((*BASES, V1_BASE)))))
+    kinds = ["literal", "bad-bytes", "truncate", "escape", "flip", "bom", "wrap", "deep"]
+    kind = draw(st.sampled_from(kinds))
     event(f"byte mutation: {kind}")
     if kind == "literal":
         matches = list(NUMBER.finditer(data))
@@ -385,6 +219,11 @@ def byte_mutated(draw: st.DrawFn) -> bytes:
         return data[:at] + bytes([data[at] ^ (1 << draw(st.integers(0, 7)))]) + data[at + 1 :]
     if kind == "bom":
         return b"\xef\xbb\xbf" + data
+    if kind == "deep":  # past the JSON parser's recursion limit, before any bounds check can run
+        depth = draw(st.sampled_from([33, 1000, 100_000]))
+        opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
+        nested = opener * depth + b"0" + closer * depth
+        return data[:1] + b'"deep": ' + nested + b", " + data[1:]
     return draw(st.sampled_from([b"[" + data + b"]", b'{"x": ' + data + b"}", data + data, b"null", b""]))
 
 
@@ -403,7 +242,7 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
             st.sampled_from(
                 ["item", "item+mean", "aggregate", "drop-item", "add-metric", "verified", "counts", "files",
                  "version", "task", "split", "main-metric", "model-id", "per-item-scale", "empty",
-                 "origin", "verification", "variant", "item-kind", "settings", "sizes"]
+                 "origin", "verification", "variant", "item-kind", "settings", "sizes", "generated"]
             )
         )  # fmt: skip
         event(f"semantic edit: {kind}")
@@ -436,7 +275,7 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
             result["inputs"]["counts"][key] = draw(st.sampled_from([0, 12, 300, 339, 5183, 5184]))
         elif kind == "files":
             files = result["inputs"]["files"]
-            if draw(st.booleans()):
+            if draw(st.booleans()) or not files:
                 files.update(SCIFACT_TEST_FILES)
             else:
                 files.pop(draw(st.sampled_from(sorted(files))), None)
@@ -475,6 +314,17 @@ def semantically_mutated(draw: st.DrawFn) -> bytes:
             )
         elif kind == "sizes":
             result["sizes_bytes"] = {"index": draw(st.sampled_from([0, 1, 2**40, -1]))}
+        elif kind == "generated":  # synthetic inputs: a generator spec and seed instead of member files
+            inputs = result["inputs"]
+            inputs["generator"] = draw(
+                st.dictionaries(st.sampled_from(["name", "n", "é"]), json_leaf, max_size=2)
+            )
+            inputs["seed"] = draw(st.sampled_from([None, 0, 7]))
+            if draw(st.booleans()):
+                inputs["files"] = {}
+            inputs["verified"] = draw(st.booleans())
+            if draw(st.booleans()):
+                inputs["fingerprint"] = generated_fingerprint(inputs["generator"], inputs["seed"])
         else:
             name, values = _items(result, draw)
             factor = draw(st.sampled_from([0.5, 1.0 + 1e-9, 2.0]))
@@ -503,8 +353,8 @@ def test_semantic_forgeries(bench: Bench, data: bytes) -> None:
 
 
 def test_the_bases_are_accepted(bench: Bench) -> None:
-    """The mutations start from valid files: both bases pass, so refusals come from the mutations."""
-    for base in BASES:
+    """The mutations start from valid files: every base passes, so refusals come from the mutations."""
+    for base in (*BASES, V1_BASE, WIDE_BASE):
         assert bench.submit_bytes(json.dumps(base).encode()) == "accepted"
 
 

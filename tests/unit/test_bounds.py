@@ -17,11 +17,14 @@ from harness.results import (
     canonical_and_digest,
     canonical_bytes,
     digest,
+    parse_results,
     read_results,
 )
 from harness.results.bounds import (
+    MAX_CONTAINERS,
     MAX_ENTRIES,
     MAX_FILE_BYTES,
+    MAX_SEPARATORS,
     MAX_TEXT_CHARS,
     first_violation,
     read_bounded,
@@ -197,3 +200,27 @@ def test_canonical_bytes_written_in_pieces_equal_the_whole_dump() -> None:
         canonical, key = canonical_and_digest(results)
         assert canonical == canonical_bytes(results) == _whole_dump(results)
         assert key == digest(results) == hashlib.sha256(_whole_dump(results, set(ANNOTATIONS))).hexdigest()
+
+
+# --- what is refused before or while parsing ------------------------------------------------------
+
+
+def test_a_duplicate_key_is_refused_so_no_value_hides_behind_another() -> None:
+    data = json.dumps(json.loads(canonical_bytes(make_results())))
+    shadowed = data.replace('{"created_at"', '{"model": {"id": "\\u202egnp.exe"}, "created_at"', 1)
+    with pytest.raises(InputError, match="the key 'model' appears twice in one object"):
+        parse_results(shadowed.encode(), "run.json")
+
+
+def test_too_many_containers_or_values_are_refused_before_parsing() -> None:
+    with pytest.raises(InputError, match="objects and arrays"):
+        parse_results(b'{"x": [' + b"[]," * (MAX_CONTAINERS + 1) + b"[]]}", "run.json")
+    with pytest.raises(InputError, match="values"):
+        parse_results(b'{"x": [' + b"0," * (MAX_SEPARATORS + 1) + b"0]}", "run.json")
+
+
+def test_numbers_nested_past_the_limit_are_refused() -> None:
+    deep: object = [0]
+    for _ in range(31):
+        deep = [deep]
+    assert first_violation({"x": deep}) is not None  # the numbers sit at level 34
