@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,13 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     engine.dispose()
     assert not report.refused, report.refused
     assert origins == {"reference"}  # so every row is a reference row, named without " · submitted"
+    with serving(url, work) as base:
+        yield Board(base, expected, sts, work / "board.log")
+
+
+@contextmanager
+def serving(url: str, work: Path) -> Iterator[str]:
+    """``harness board --db url`` on a free loopback port, its log in ``work``; yields the page's URL."""
     port = free_port()
     log = work / "board.log"
     env = {k: v for k, v in os.environ.items() if k != "HARNESS_DB"}
@@ -153,7 +161,7 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"harness board did not come up on port {port}:\n{log.read_text()}")
             time.sleep(0.25)
-        yield Board(f"http://localhost:{port}/", expected, sts, log)
+        yield f"http://localhost:{port}/"
     finally:
         server.terminate()  # harness board exec'd streamlit, so this pid is the server
         try:
@@ -257,7 +265,7 @@ def test_board_in_a_real_browser(chromium: str, board: Board, capsys: pytest.Cap
             for field in ("weights sha256", "fingerprint", "platform"):  # grid cells: in the DOM, not painted
                 page.get_by_text(field, exact=True).first.wait_for(state="attached", timeout=10_000)
             assert "view=Model" in page.url
-            assert page.get_by_text("File: ").count() >= 1
+            page.get_by_text("File: ").first.wait_for(timeout=10_000)  # the provenance of the run
             page.set_viewport_size({"width": 1600, "height": 2400})  # Streamlit scrolls inside the page
             page.wait_for_timeout(800)
             page.screenshot(path=str(model_shot), full_page=True)

@@ -9,15 +9,11 @@ board prints to reproduce the run quotes the revision so that pasting it runs no
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 from factories import make_submission
-from test_browser import CHROMIUM_ARGS, chromium, free_port, healthy
+from test_browser import CHROMIUM_ARGS, chromium, serving
 
 from harness import store, submit
 
@@ -46,31 +42,8 @@ def hostile_board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = store.connect(url)
     store.ingest(engine, hostile, "submission")
     engine.dispose()
-    port = free_port()
-    log = work / "board.log"
-    env = {k: v for k, v in os.environ.items() if k != "HARNESS_DB"}
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "harness", "board", "--db", url, "--port", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + 40
-        while not healthy(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"harness board did not come up on port {port}:\n{log.read_text()}")
-            time.sleep(0.25)
-        yield f"http://localhost:{port}/?suite=beir&view=Model"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with serving(url, work) as base:
+        yield f"{base}?suite=beir&view=Model"
 
 
 def test_payloads_render_as_text_and_the_command_is_quoted(chromium: str, hostile_board: str) -> None:
