@@ -566,6 +566,17 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate)  # first: nothing may be half-stored
+    try:
+        return _main(argv)
+    except Terminated:
+        print("harness: terminated (SIGTERM); nothing was half-stored", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # transformers' load report and weight-loading bar say nothing a user can act on
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -574,7 +585,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(markup=False, emoji=False, highlight=False)
     if not console.is_terminal:  # logs and pipes: keep table rows whole
         console = Console(width=200, markup=False, emoji=False, highlight=False)
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return COMMANDS[args.command](args, console)
     except SettingError as error:
@@ -586,9 +596,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
-    except Terminated:
-        print("harness: terminated (SIGTERM); nothing was half-stored", file=sys.stderr)
-        return 143
     except Exception as error:
         if type(error).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
             from harness.store.engine import one_line
@@ -596,5 +603,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"harness: --db: database error: {printable(one_line(error))}", file=sys.stderr)
             return EXIT_USAGE
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
