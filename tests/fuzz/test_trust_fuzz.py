@@ -388,7 +388,7 @@ SECONDS = [
 def _phases(timings: dict[str, Any]) -> float:
     try:
         return math.fsum(v for k, v in timings.items() if k != "total")
-    except OverflowError:
+    except (OverflowError, ValueError):  # past 1.8e308, or inf and -inf together
         return math.inf
 
 
