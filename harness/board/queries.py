@@ -32,7 +32,7 @@ from harness import store
 from harness.errors import InputError
 from harness.metrics.measures import known_measure
 from harness.metrics.significance import paired_randomization
-from harness.results import model_slug
+from harness.results import model_slug, variant_key
 from harness.suites.base import BoardSpec, Suite
 
 KINDS = ("dense", "sparse", "hybrid", "other")
@@ -157,7 +157,7 @@ def _results_by_key(documents: Mapping[str, Mapping[str, Any]]) -> dict[ResultKe
     found: dict[ResultKey, Mapping[str, Any]] = {}
     for digest, document in documents.items():
         for result in document["results"]:
-            variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+            variant = variant_key(result.get("variant") or {})
             found[digest, result["task"], result["split"], result["task_version"], variant] = result
     return found
 
@@ -424,7 +424,7 @@ def breakdown(document: Mapping[str, Any], spec: BoardSpec) -> pd.DataFrame:
     for result in document["results"]:
         counts = result["inputs"]["counts"]
         timings = result["timings_s"]
-        variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+        variant = variant_key(result.get("variant") or {})
         record: dict[str, Any] = {
             "task": result["task"] + (f" [{variant}]" if variant else ""),
             "split": result["split"],

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from harness.errors import InputError, SettingError
+from harness.results import variant_key
 from harness.store.tables import MetricRow, RunRow, TaskRow
 
 _DIGEST = re.compile(r"[0-9a-f]{6,64}")
@@ -239,7 +240,7 @@ def run_detail(engine: Engine, digest: str) -> dict[str, Any]:
         }
     results = []
     for result in document["results"]:
-        variant = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+        variant = variant_key(result.get("variant") or {})
         row = bulky.get((result["task"], result["split"], variant))
         whole = dict(result)
         if row is not None:
@@ -269,7 +270,7 @@ def find_result(
 ) -> Mapping[str, Any] | None:
     """The task result of a stored document for one (task, split, task version, variant), if any."""
     for result in document["results"]:
-        shown = ",".join(f"{k}={v}" for k, v in sorted((result.get("variant") or {}).items()))
+        shown = variant_key(result.get("variant") or {})
         if (result["task"], result["split"], result["task_version"], shown) == (
             task,
             split,
