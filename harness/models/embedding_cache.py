@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from harness.atomic import atomic_write_bytes
 from harness.types import FloatArray, JSONValue
 
 EncodeChunk = Callable[[Sequence[str]], FloatArray]
+EncodeChunks = Callable[[Sequence[str]], Mapping[int, FloatArray]]
 Progress = Callable[[int], None]
 
 
@@ -111,45 +112,90 @@ class EmbeddingCache:
         manifest: dict[str, JSONValue],
         progress: Progress | None = None,
     ) -> tuple[FloatArray, ChunkStats]:
-        """The embeddings of ``texts`` (in order), reusing every valid cached chunk.
+        """The embeddings of ``texts`` (in order), reusing every valid cached chunk (one key)."""
+        vectors, stats = self.embeddings_many(
+            {0: key}, texts, lambda chunk: {0: encode(chunk)}, {0: manifest}, progress
+        )
+        return vectors[0], stats
+
+    def embeddings_many(
+        self,
+        keys: Mapping[int, str],
+        texts: Sequence[str],
+        encode: EncodeChunks,
+        manifests: Mapping[int, dict[str, JSONValue]],
+        progress: Progress | None = None,
+    ) -> tuple[dict[int, FloatArray], ChunkStats]:
+        """Several embeddings of the same ``texts`` (one per layer of a model), from one encode per chunk.
+
+        ``keys`` names each output (a layer) and its cache folder. A chunk found valid in every
+        folder is reused; otherwise ``encode`` computes all outputs of the chunk at once (one
+        forward pass) and the missing ones are stored, so a layer sweep costs one pass per text and
+        a later single-layer run reuses what the sweep wrote.
 
         Texts are encoded longest first, as sentence-transformers sorts them, so that batches are
         padded little; chunks follow that order and rows are put back in input order at the end.
 
-        The manifest fixes the folder's layout: its ``chunk_rows`` (a cache written with another
+        Each folder's manifest fixes its layout: its ``chunk_rows`` (a cache written with another
         chunk size is read with its own) and, once the first chunk exists, the embedding ``dim``,
-        so that every chunk, the first included, is checked against it.
+        so that every chunk, the first included, is checked against it. Folders that disagree on
+        ``chunk_rows`` are each re-chunked to the first one's size (their chunks then recompute).
         """
-        folder = self.root / key
-        folder.mkdir(parents=True, exist_ok=True)
-        manifest_path = folder / "manifest.json"
-        recorded = _read_manifest(manifest_path)
-        if recorded is None or recorded.get("rows") != len(texts):
-            recorded = {**manifest, "rows": len(texts), "chunk_rows": self.chunk_rows}
-            atomic_write_bytes(manifest_path, _manifest_bytes(recorded))
-        chunk_rows = _positive_int(recorded.get("chunk_rows")) or self.chunk_rows
-        dim = _positive_int(recorded.get("dim"))
+        layouts: dict[int, tuple[Path, dict[str, JSONValue], int | None]] = {}
+        for name, key in keys.items():
+            folder = self.root / key
+            folder.mkdir(parents=True, exist_ok=True)
+            manifest_path = folder / "manifest.json"
+            recorded = _read_manifest(manifest_path)
+            if recorded is None or recorded.get("rows") != len(texts):
+                recorded = {**manifests[name], "rows": len(texts), "chunk_rows": self.chunk_rows}
+                atomic_write_bytes(manifest_path, _manifest_bytes(recorded))
+            layouts[name] = (folder, recorded, _positive_int(recorded.get("dim")))
+        first = next(iter(layouts.values()), None)
+        chunk_rows = (_positive_int(first[1].get("chunk_rows")) if first else None) or self.chunk_rows
+        for name, (folder, recorded, _dim) in list(layouts.items()):
+            if _positive_int(recorded.get("chunk_rows")) != chunk_rows:
+                recorded = {**manifests[name], "rows": len(texts), "chunk_rows": chunk_rows}
+                atomic_write_bytes(folder / "manifest.json", _manifest_bytes(recorded))
+                layouts[name] = (folder, recorded, None)
+                for stale in folder.glob("chunk-*"):
+                    stale.unlink()
         order = np.argsort([-len(text) for text in texts], kind="stable")
-        parts: list[FloatArray] = []
+        parts: dict[int, list[FloatArray]] = {name: [] for name in keys}
         reused = computed = 0
         for index, start in enumerate(range(0, len(texts), chunk_rows)):
             rows = order[start : start + chunk_rows]
-            chunk = self._load_chunk(folder, index, len(rows), dim)
-            if chunk is None:
-                chunk = np.asarray(encode([texts[i] for i in rows]), dtype=np.float32)
-                self._store_chunk(folder, index, chunk)
-                computed += 1
-            else:
+            found = {
+                name: self._load_chunk(folder, index, len(rows), dim)
+                for name, (folder, _, dim) in layouts.items()
+            }
+            if all(chunk is not None for chunk in found.values()):
                 reused += 1
-            if dim is None:
-                dim = int(chunk.shape[1])
-                atomic_write_bytes(manifest_path, _manifest_bytes({**recorded, "dim": dim}))
-            parts.append(chunk)
+            else:
+                fresh = encode([texts[i] for i in rows])
+                computed += 1
+                for name, chunk in found.items():
+                    if chunk is None:
+                        array = np.asarray(fresh[name], dtype=np.float32)
+                        self._store_chunk(layouts[name][0], index, array)
+                        found[name] = array
+            for name, chunk in found.items():
+                assert chunk is not None
+                folder, recorded, dim = layouts[name]
+                if dim is None:
+                    dim = int(chunk.shape[1])
+                    recorded = {**recorded, "dim": dim}
+                    atomic_write_bytes(folder / "manifest.json", _manifest_bytes(recorded))
+                    layouts[name] = (folder, recorded, dim)
+                parts[name].append(chunk)
             if progress:
                 progress(len(rows))
-        if not parts:
-            return np.zeros((0, 0), dtype=np.float32), ChunkStats(reused, computed)
-        stacked = np.concatenate(parts)
-        result = np.empty_like(stacked)
-        result[order] = stacked
-        return result, ChunkStats(reused, computed)
+        if not len(texts):
+            return {name: np.zeros((0, 0), dtype=np.float32) for name in keys}, ChunkStats(reused, computed)
+        out: dict[int, FloatArray] = {}
+        for name, chunks in parts.items():
+            stacked = np.concatenate(chunks)
+            result = np.empty_like(stacked)
+            result[order] = stacked
+            out[name] = result
+        return out, ChunkStats(reused, computed)

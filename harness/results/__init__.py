@@ -41,6 +41,7 @@ from harness.results.records import (
     Replicate,
     ResultsFile,
     TaskResult,
+    Variant,
     Verification,
     variant_key,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "read_results",
     "read_versioned",
     "relative_path",
+    "Variant",
     "variant_key",
     "write_file",
     "text_problem",
