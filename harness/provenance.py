@@ -22,6 +22,8 @@ PACKAGES = (
     "transformers",
     "tokenizers",
     "numpy",
+    "scikit-learn",
+    "model2vec",
     "bm25s",
     "PyStemmer",
     "pyserini",

@@ -89,6 +89,7 @@ MEASURES: Mapping[str, Measure] = {
         Measure("pearson", "Pearson", bounds=SIGNED, aggregate="whole"),
         Measure("accuracy", "Accuracy", aggregate="whole"),
         Measure("f1", "F1", aggregate="whole"),
+        Measure("f1_macro", "F1 (macro)", aggregate="whole"),
         Measure("mcc", "MCC", bounds=SIGNED, aggregate="whole"),
         Measure("auc", "AUC", aggregate="whole"),
     )

@@ -126,9 +126,16 @@ class Predictions(Record):
 
     ``similarity``: the cosine (or the model's similarity) of each scored pair, as STS tasks read
     their pairs; whole-set measures are computed from exactly these values.
+
+    ``label``: the predicted class index (an integer, stored as a float) of each evaluation example,
+    seed-major: with ``n`` examples, ``values[s * n + i]`` is example ``i``'s prediction under the
+    task's ``s``-th seed (or mteb experiment); for a cross-validated task, the prediction of the
+    model that held example ``i`` out under that seed. Class indices and example order are the
+    task's (glue: ``harness/suites/glue/cards.py`` and ``data.py``), and the task recomputes each
+    replicate's metrics from these labels and the local gold labels.
     """
 
-    kind: Literal["similarity"]
+    kind: Literal["similarity", "label"]
     item_kind: ItemKind
     values: list[float] = Field(min_length=1)
 

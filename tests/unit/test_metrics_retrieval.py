@@ -226,7 +226,7 @@ def test_truncate_keeps_top_k_in_trec_order() -> None:
 
 # ---- the measures table (harness.metrics.measures) -------------------------------------------------
 
-WHOLE = {"spearman", "pearson", "accuracy", "f1", "mcc", "auc"}
+WHOLE = {"spearman", "pearson", "accuracy", "f1", "f1_macro", "mcc", "auc"}
 SIGNED = {"spearman", "pearson", "mcc"}
 BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
 
@@ -244,6 +244,7 @@ def test_measures_table_holds_the_whole_set_measures() -> None:
         "pearson": "Pearson",
         "accuracy": "Accuracy",
         "f1": "F1",
+        "f1_macro": "F1 (macro)",
         "mcc": "MCC",
         "auc": "AUC",
     }
