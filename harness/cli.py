@@ -1,4 +1,4 @@
-"""``harness``: run, submit, verify, ingest, leaderboard, board, list, schema, fetch.
+"""``harness``: run, submit, verify, ingest, leaderboard, board, list, schema, fetch, distill.
 
 With report.py, this is all that prints.
 Environment variables are read here and nowhere else: ``HARNESS_DATA`` (data root), ``HARNESS_DB``
@@ -42,8 +42,22 @@ FLAGS: dict[Setting, str] = {
     "db": "--db",
     "digest": "digest",
     "submissions_dir": "--submissions-dir",
+    "layers": "--layers",
+    "dims": "--dims",
+    "grid": "--grid",
 }
 """The flag each run setting arrives by: a ``SettingError`` is reported against it."""
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    """``32,64,128`` -> (32, 64, 128): positive integers, for --dims and --layers."""
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a comma-separated list of positive integers") from None
+    if not values or any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: a comma-separated list of positive integers")
+    return values
 
 
 def _data_root(arg: str | None) -> Path:
@@ -111,6 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--results-dir", default="results", help="where the results file is filed (default results/)"
     )
     run.add_argument("--output", help="also write the results file to this path")
+    run.add_argument(
+        "--dims",
+        type=_int_list,
+        default=(),
+        help="sweep: truncated, L2-renormalised dimensions, e.g. 32,64,128,256,384 (each a model variant)",
+    )
+    run.add_argument(
+        "--layers",
+        type=_int_list,
+        default=(),
+        help="sweep: transformer layers to pool, e.g. 2,4,6 (one forward pass for all of them)",
+    )
+    run.add_argument(
+        "--grid",
+        choices=("full", "starbucks"),
+        help="sweep grid: full (every layer x dim, the default) or starbucks (the diagonal pairs)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ingest = sub.add_parser(
@@ -178,12 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
     board = sub.add_parser("board", help="serve the leaderboard on 127.0.0.1 (Streamlit)")
     board.add_argument("--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)")
     board.add_argument("--port", type=_port, default=8501, help="loopback port (default 8501)")
+
+    distill = sub.add_parser(
+        "distill", help="build a distilled static model once, cached by the hashes of its inputs"
+    )
+    distill.add_argument("model", choices=("m2v-minilm",), help="m2v-minilm: model2vec from all-MiniLM-L6-v2")
+    distill.add_argument(
+        "--cache-dir", help="where models are built (default HARNESS_CACHE or the user cache)"
+    )
     return parser
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness import registry, results, runner, store
     from harness.models.options import ModelOptions
+    from harness.models.sweep import plan
     from harness.report import print_results
 
     data_root = _data_root(args.data_dir)
@@ -211,6 +251,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     with console.status(f"loading model {args.model}", spinner="dots") if not args.quiet else _null():
         model = registry.load_model(args.model, options)
     runner.check_compatible(model, suite)
+    points = plan(model, args.layers, args.dims, args.grid)
 
     def on_task(name: str, number: int, total: int) -> None:
         if not args.quiet:
@@ -232,6 +273,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             device=args.device,
             on_task=on_task,
             on_phase=on_phase,
+            points=points,
         )
     path = results.write_results(record, Path(args.results_dir))
     if args.output:
@@ -544,6 +586,28 @@ def cmd_board(args: argparse.Namespace, console: Console) -> int:
     os.execv(sys.executable, command)  # the server gets this pid, so stopping it stops the board
 
 
+def cmd_distill(args: argparse.Namespace, console: Console) -> int:
+    """Build (or find) the distilled model under the cache folder; print its folder and weights hash."""
+    import time
+
+    from harness.models import distill
+
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        console.print(f"[{time.perf_counter() - started:6.1f} s] {message}", markup=False, highlight=False)
+
+    folder = distill.build(_cache_dir(args.cache_dir), progress)
+    manifest = distill.read_manifest(folder) or {}
+    output = manifest.get("output")
+    output = output if isinstance(output, dict) else {}
+    console.print(f"model: {args.model}", markup=False, highlight=False)
+    console.print(f"folder: {folder}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"weights sha256: {output.get('weights_sha256')}", markup=False, highlight=False)
+    console.print(f"build took {manifest.get('elapsed_s')} s (recorded in build.json)", markup=False)
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "ingest": cmd_ingest,
@@ -554,6 +618,7 @@ COMMANDS = {
     "leaderboard": cmd_leaderboard,
     "verify": cmd_verify,
     "board": cmd_board,
+    "distill": cmd_distill,
 }
 
 

