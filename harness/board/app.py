@@ -4,7 +4,7 @@ Started by ``harness board [--db URL] [--port N]``, which runs ``page.py`` (this
 ``-- --db URL``; without it the default URL. The page renders; what it shows is computed by
 ``harness.board.queries`` from ``harness.store``'s query functions and each suite's registration
 (``BoardSpec``: its speed and size columns), so no suite is named here and no SQL is written.
-``cache`` holds the cached reads, ``views`` the four views. Views (tabs), suite and model are bound
+``cache`` holds the cached reads, ``views`` the five views. Views (tabs), suite and model are bound
 to the URL, so a view can be linked.
 """
 
@@ -27,11 +27,12 @@ from harness.board.views import (
     view_compare,
     view_model,
     view_plots,
+    view_sweeps,
     view_table,
 )
 from harness.errors import HarnessError
 
-VIEWS = ("Leaderboard", "Compare", "Plots", "Model")
+VIEWS = ("Leaderboard", "Compare", "Plots", "Sweeps", "Model")
 MAIN_METRIC = "main metric of each task"
 
 
@@ -142,7 +143,10 @@ def main() -> None:
             view_compare(url, result, shown, tasks, (suite, metric, verified_only))
     with tabs[2]:
         if tabs[2].open:
-            view_plots(result, shown, tasks, mean_over)
+            view_plots(url, result, shown, tasks, mean_over, (suite, metric, verified_only))
     with tabs[3]:
         if tabs[3].open:
+            view_sweeps(result)
+    with tabs[4]:
+        if tabs[4].open:
             view_model(url, result)

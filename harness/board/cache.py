@@ -73,3 +73,13 @@ def load_document(url: str, digest: str) -> dict[str, Any]:
 @st.cache_data(ttl=60, show_spinner=False)
 def load_model_runs(url: str, model_id: str, revision: str | None) -> pd.DataFrame:
     return bq.model_runs(engine(url), model_id, revision)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_replicates(
+    url: str, suite: str, metric: str | None, verified_only: bool, rows: tuple[str, ...]
+) -> pd.DataFrame:
+    """The replicate values of the cells of ``rows``, read from their runs' lean documents only."""
+    result = load_board(url, suite, metric, verified_only)
+    digests = {digest for row in rows for digest in result.table.at[row, "digests"].values()}
+    return bq.replicate_values(store.load_documents(engine(url), digests), result, rows)

@@ -15,11 +15,19 @@ typed, tested without a browser, and knows no suite by name. Invariants:
 - Speeds are derived from the stored timings (``counts / timings_s``), sizes from ``sizes_bytes``;
   which ones a suite shows is its ``BoardSpec``'s choice.
 - Every direction (sort, best value, ▲/▼) comes from the metric's ``Measure``.
+- A cell with replicates (seeds, or seed x fold) is their mean (the results file checks it); its
+  spread is the sample standard deviation of the same metric over those replicates, computed as
+  ``TaskResult.spread`` computes it, and never stored. Replicates are in ``runs.document`` (only
+  per-item values and predictions are left out of it), so no bulk read is needed.
+- A sweep is the variant rows of one (standing, model, revision) whose variants are layer and
+  dimension points (``{"layer": 4, "dim": 128}`` or ``{"dim": 128}``, as ``harness run --layers
+  --dims`` writes them); its mean is over the tasks every point has, like ``shared_mean``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +110,13 @@ class Board:
     (task label -> the run it came from) and ``labels`` (task label -> the cell's trust label).
     ``columns`` maps each task label to its task, task version, split and main metric;
     ``higher_is_better`` is per task label.
+
+    ``spread`` and ``replicates`` are indexed like ``table`` with one column per task label: the
+    sample standard deviation of the cell's metric over its run's replicates (NaN with fewer than
+    two) and their number (0: a run without replicates). They are frames of their own, not table
+    columns, so the table, its export and its filters stay as they were. ``train_caps`` holds, per
+    task label, the training caps its cells' runs recorded (``settings.train_cap``), so a capped
+    task is never mistaken for the full one.
     """
 
     suite: str
@@ -112,6 +127,9 @@ class Board:
     mean_over: list[str] = field(default_factory=list)
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
     higher_is_better: dict[str, bool] = field(default_factory=dict)
+    spread: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    train_caps: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def speed_columns(self) -> list[str]:
@@ -190,6 +208,34 @@ def _spec_columns(
     return values
 
 
+def sample_sd(values: Sequence[float]) -> float:
+    """The sample standard deviation (n - 1), NaN with fewer than two values.
+
+    The same sums as ``TaskResult.spread`` (``math.fsum``), so the board shows the number the
+    results file's own record would give; NaN rather than None, so it sits in a float column.
+    """
+    if len(values) < 2:
+        return math.nan
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def replicate_metric(result: Mapping[str, Any], metric: str) -> list[float]:
+    """The value of ``metric`` in each replicate of a stored task result that has it (file order)."""
+    values = []
+    for replicate in result.get("replicates") or []:
+        value = (replicate.get("metrics") or {}).get(metric)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values.append(float(value))
+    return values
+
+
+def train_cap(result: Mapping[str, Any]) -> int | None:
+    """The training cap a task result recorded (``settings.train_cap``), if it is a whole number."""
+    cap = (result.get("settings") or {}).get("train_cap")
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) else None
+
+
 def _facts(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
     model = document["model"]
     parameters = model.get("parameters") or {}
@@ -229,6 +275,9 @@ def board(
         identity = (cell.origin, cell.model_id, cell.revision or "", cell.variant)
         rows.setdefault(identity, []).append((label, cell))
     records = []
+    spreads: dict[str, dict[str, float]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    caps: dict[str, set[int]] = {}
     for (origin, model_id, revision, variant), row_cells in sorted(rows.items()):
         newest = max((cell for _, cell in row_cells), key=lambda c: (c.seq, c.digest))
         record: dict[str, Any] = {
@@ -249,6 +298,15 @@ def board(
         record["digests"] = {label: cell.digest for label, cell in row_cells}
         record["labels"] = {label: cell.label for label, cell in row_cells}
         records.append(record)
+        spreads[record["model"]], counts[record["model"]] = {}, {}
+        for label, cell in row_cells:
+            found = results.get((cell.digest, cell.task, cell.split, cell.task_version, cell.variant))
+            values = replicate_metric(found, metric or cell.main_metric) if found is not None else []
+            spreads[record["model"]][label] = sample_sd(values)
+            counts[record["model"]][label] = len(values)
+            cap = train_cap(found) if found is not None else None
+            if cap is not None:
+                caps.setdefault(label, set()).add(cap)
     speed = [rate.label for rate in spec.rates] + [size.label for size in spec.sizes]
     order = ["model", *ROW_COLUMNS, *tasks, *speed, *FACT_COLUMNS, "digests", "labels"]
     table = pd.DataFrame(records, columns=order).set_index("model")
@@ -271,6 +329,8 @@ def board(
     table.insert(table.columns.get_loc(tasks[-1]) + 1 if tasks else len(ROW_COLUMNS), "mean", mean)
     ascending = not all(better.values()) if better else False
     table = table.sort_values("mean", ascending=ascending, na_position="last", kind="stable")
+    spread = pd.DataFrame(list(spreads.values()), index=list(spreads), columns=tasks, dtype=float)
+    replicates = pd.DataFrame(list(counts.values()), index=list(counts), columns=tasks)
     return Board(
         suite=suite,
         spec=spec,
@@ -280,6 +340,9 @@ def board(
         mean_over=mean_over,
         columns=columns,
         higher_is_better=better,
+        spread=spread.reindex(index=table.index, columns=tasks),
+        replicates=replicates.reindex(index=table.index, columns=tasks).fillna(0).astype(int),
+        train_caps={label: tuple(sorted(found)) for label, found in sorted(caps.items())},
     )
 
 
@@ -418,8 +481,19 @@ def significance_marks(
 # --- the model page -----------------------------------------------------------------------------
 
 
+MAIN_COLUMN = "main metric"
+SD_COLUMN = "± sd"
+REPLICATES_COLUMN = "replicates"
+CAP_COLUMN = "train cap"
+
+
 def breakdown(document: Mapping[str, Any], spec: BoardSpec) -> pd.DataFrame:
-    """One row per task result of a run: every metric, the suite's rates, and the data identity."""
+    """One row per task result of a run: every metric, the spread, the suite's rates, the data identity.
+
+    ``main metric`` names the task's main metric and ``± sd`` is its sample standard deviation over
+    the result's replicates (NaN with fewer than two), ``replicates`` their number, ``train cap``
+    the training cap the task recorded (NaN: none), so a capped task reads as such beside its scores.
+    """
     records = []
     for result in document["results"]:
         counts = result["inputs"]["counts"]
@@ -431,6 +505,12 @@ def breakdown(document: Mapping[str, Any], spec: BoardSpec) -> pd.DataFrame:
             "version": result["task_version"],
             **result["metrics"],
         }
+        replicates = replicate_metric(result, result["main_metric"])
+        record[MAIN_COLUMN] = result["main_metric"]
+        record[SD_COLUMN] = sample_sd(replicates)
+        record[REPLICATES_COLUMN] = len(replicates)
+        cap = train_cap(result)
+        record[CAP_COLUMN] = math.nan if cap is None else float(cap)
         for rate in spec.rates:
             seconds = timings.get(rate.phase)
             count = counts.get(rate.count)
@@ -457,3 +537,224 @@ def model_runs(engine: Engine, model_id: str, revision: str | None) -> pd.DataFr
         "hardware", "harness_version", "n_tasks",
     ]  # fmt: skip
     return pd.DataFrame([[getattr(run, c) for c in columns] for run in runs], columns=columns)
+
+
+# --- replicates ---------------------------------------------------------------------------------
+
+REPLICATE_COLUMNS = ["row", "task", "seed", "fold", "value"]
+
+
+def replicate_values(
+    documents: Mapping[str, Mapping[str, Any]],
+    result: Board,
+    rows: Sequence[str],
+    tasks: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every replicate value behind the cells of ``rows``: one line per (row, task label, replicate).
+
+    ``documents`` are the lean stored documents (``store.load_documents``) of the rows' runs: they
+    keep ``replicates``. The metric is the board's, else each task's main metric; a replicate
+    without it is left out. ``seed`` and ``fold`` are nullable integers (a cross-validated task has
+    one replicate per seed and fold). What the spread chart draws; its sample standard deviation
+    per cell is ``Board.spread``.
+    """
+    found = _results_by_key(documents)
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        digests: Mapping[str, str] = result.table.at[row, "digests"]
+        variant = str(result.table.at[row, "variant"])
+        for label in tasks if tasks is not None else result.tasks:
+            digest = digests.get(label)
+            key = result.columns.get(label)
+            if digest is None or key is None:
+                continue
+            stored = found.get((digest, key["task"], key["split"], key["task_version"], variant))
+            if stored is None:
+                continue
+            metric = result.metric or str(key["main_metric"])
+            for replicate in stored.get("replicates") or []:
+                value = (replicate.get("metrics") or {}).get(metric)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    records.append(
+                        {
+                            "row": row,
+                            "task": label,
+                            "seed": replicate.get("seed"),
+                            "fold": replicate.get("fold"),
+                            "value": float(value),
+                        }
+                    )
+    frame = pd.DataFrame(records, columns=REPLICATE_COLUMNS)
+    for column in ("seed", "fold"):
+        frame[column] = frame[column].astype("Int64")
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+_SWEEP_VARIANT = re.compile(r"dim=(?P<dim>[0-9]{1,9})(?:,layer=(?P<layer>[0-9]{1,9}))?")
+OWN_LAYER = "own"
+"""The layer label of a ``{"dim": D}`` point: the model has no layer to choose, its own is used."""
+AS_IS = "as is"
+"""The line label of the model without a variant in ``sweep_curves``."""
+
+
+def sweep_point(variant: str) -> tuple[int | None, int] | None:
+    """(layer, dim) of a variant key written by a layer/dimension sweep, else None.
+
+    ``variant_key`` sorts names, so a sweep point is ``dim=128`` or ``dim=128,layer=4``; any other
+    variant (another name, a text value) is not a point of the grid.
+    """
+    matched = _SWEEP_VARIANT.fullmatch(variant)
+    if matched is None:
+        return None
+    layer = matched["layer"]
+    return (int(layer) if layer is not None else None), int(matched["dim"])
+
+
+@dataclass(frozen=True)
+class SweepBase:
+    """One (standing, model, revision) with sweep points: what the Sweeps view offers to pick."""
+
+    key: str
+    model_id: str
+    revision: str | None
+    origin: str
+    points: int
+
+
+def sweep_bases(table: pd.DataFrame) -> list[SweepBase]:
+    """The models of a board table with at least one layer/dimension variant row.
+
+    Reference models first (``reference`` sorts before ``submission``), then by name and revision;
+    ``key`` is the base row's ``row_key`` (no variant), whether or not the model as it is was run.
+    """
+    found: dict[tuple[str, str, str], int] = {}
+    for model_id, revision, variant, origin in zip(
+        table["model_id"], table["revision"], table["variant"], table["origin"], strict=True
+    ):
+        if sweep_point(str(variant or "")) is not None:
+            identity = (str(model_id), revision if isinstance(revision, str) else "", str(origin))
+            found[identity] = found.get(identity, 0) + 1
+    return [
+        SweepBase(row_key(model_id, revision or None, "", origin), model_id, revision or None, origin, n)
+        for (model_id, revision, origin), n in sorted(found.items(), key=lambda item: (item[0][2], item[0]))
+    ]
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """The sweep points of one model: a row per point, a column per task label, and their mean.
+
+    ``points`` is indexed by row key with ``layer`` (None for a ``{"dim": D}`` point), ``layer_label``
+    (the layer as text, or ``OWN_LAYER``), ``dim``, one float column per task label in ``tasks``
+    (the tasks any point has) and ``mean`` (over ``mean_over``, the tasks every point has; NaN
+    when none is). ``as_is`` is the model's own row (no variant, row key ``base.key``) as
+    floats: ``dim`` (its recorded dimension), the task labels and ``mean`` over ``mean_over``; None
+    when the board has no such row or no dimension for it. It is what a sweep is read against.
+    ``others`` counts the model's variant rows that are not layer/dimension points (left out).
+    """
+
+    base: SweepBase
+    points: pd.DataFrame
+    tasks: list[str]
+    mean_over: list[str]
+    higher_is_better: bool
+    as_is: pd.Series | None
+    others: int
+
+
+def sweep_grid(result: Board, base: SweepBase) -> SweepGrid:
+    """The layer x dimension points of ``base`` on ``result``'s board (its metric, its verified filter)."""
+    table = result.table
+    same_revision = table["revision"].map(lambda r: (r if isinstance(r, str) else None) == base.revision)
+    mine = table[(table["model_id"] == base.model_id) & same_revision & (table["origin"] == base.origin)]
+    located: dict[str, tuple[int | None, int]] = {}
+    others = 0
+    for row, variant in mine["variant"].items():
+        point = sweep_point(str(variant or ""))
+        if point is not None:
+            located[str(row)] = point
+        elif variant:
+            others += 1
+    rows = sorted(located, key=lambda row: (located[row][1], located[row][0] or 0))
+    tasks = [task for task in result.tasks if rows and mine.loc[rows, task].notna().any()]
+    points = pd.DataFrame(index=pd.Index(rows, name="row", dtype=object))
+    points["layer"] = pd.Series([located[row][0] for row in rows], index=points.index, dtype=object)
+    points["layer_label"] = [OWN_LAYER if layer is None else str(layer) for layer in points["layer"]]
+    points["dim"] = pd.Series([located[row][1] for row in rows], index=points.index, dtype=int)
+    for task in tasks:
+        points[task] = mine.loc[rows, task].astype(float)
+    mean, mean_over = shared_mean(points, tasks)
+    points["mean"] = mean
+    as_is = None
+    if base.key in mine.index and not pd.isna(mine.at[base.key, "dimensions"]):
+        plain = mine.loc[base.key]
+        values = {task: float(plain[task]) for task in tasks}
+        shared = [values[task] for task in mean_over]
+        known = bool(shared) and not any(math.isnan(value) for value in shared)
+        values["mean"] = math.fsum(shared) / len(shared) if known else math.nan
+        as_is = pd.Series({"dim": float(plain["dimensions"]), **values}, dtype=float)
+    higher = all(result.higher_is_better.get(task, True) for task in mean_over or tasks)
+    return SweepGrid(base, points, tasks, mean_over, higher, as_is, others)
+
+
+def layer_order(labels: Iterable[str]) -> list[str]:
+    """Layer labels deepest first (as a heatmap's rows read top down), ``OWN_LAYER`` on top."""
+    distinct = set(labels)
+    numbers = sorted((int(label) for label in distinct if label != OWN_LAYER), reverse=True)
+    return ([OWN_LAYER] if OWN_LAYER in distinct else []) + [str(number) for number in numbers]
+
+
+def sweep_surface(grid: SweepGrid, quality: str) -> pd.DataFrame:
+    """The heatmap's cells: every (layer, dim) of the grid's layers x dims, run or not.
+
+    Columns ``layer_label``, ``dim``, ``value`` (NaN where the point was not run or lacks the
+    quality), ``present`` (the point was run) and ``row`` (its row key, "" when not run). A partial
+    grid (a starbucks diagonal, an interrupted sweep) thus shows its holes instead of hiding them.
+    """
+    points = grid.points
+    run = {
+        (label, dim): row
+        for row, label, dim in zip(points.index, points["layer_label"], points["dim"], strict=True)
+    }
+    records = []
+    for label in layer_order(points["layer_label"]):
+        for dim in sorted(set(points["dim"])):
+            row = run.get((label, dim))
+            value = float(points.at[row, quality]) if row is not None and quality in points else math.nan
+            records.append(
+                {
+                    "layer_label": label,
+                    "dim": int(dim),
+                    "value": value,
+                    "present": row is not None,
+                    "row": row or "",
+                }
+            )
+    frame = pd.DataFrame(records, columns=["layer_label", "dim", "value", "present", "row"])
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+def sweep_curves(grid: SweepGrid, quality: str) -> pd.DataFrame:
+    """Quality against dimension: one line per layer label, the points run and with a value.
+
+    The model as it is (``grid.as_is``) is a line of its own, ``as is``, of one point at its
+    recorded dimension, so a sweep is read against the unswept model.
+    """
+    points = grid.points
+    frame = pd.DataFrame(
+        {
+            "layer_label": points["layer_label"].to_numpy(),
+            "dim": points["dim"].to_numpy(dtype=int),
+            "value": points[quality].to_numpy(dtype=float) if quality in points else math.nan,
+        }
+    )
+    if grid.as_is is not None and quality in grid.as_is:
+        plain = pd.DataFrame(
+            {"layer_label": [AS_IS], "dim": [int(grid.as_is["dim"])], "value": [float(grid.as_is[quality])]}
+        )
+        frame = pd.concat([frame, plain], ignore_index=True)
+    return frame.dropna(subset=["value"]).reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""The board's views: the leaderboard table, the significance comparison, the plots, the model page.
+"""The board's views: the leaderboard table, the significance comparison, the plots, sweeps, the model page.
 
 Each view renders what ``harness.board.queries`` computed; text that came from a results file (model
 ids, revisions) is shown as data (table cells, code blocks), and a command built from it is quoted.
@@ -16,7 +16,7 @@ import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from harness.board import queries as bq
-from harness.board.cache import load_document, load_model_runs, load_significance
+from harness.board.cache import load_document, load_model_runs, load_replicates, load_significance
 
 MISSING = "–"
 BEST_STYLE = "font-weight: 700; background-color: rgba(33, 195, 84, 0.22)"
@@ -124,8 +124,45 @@ def display_frame(result: bq.Board, shown: pd.DataFrame, tasks: list[str]) -> pd
     return frame.reset_index(drop=True)
 
 
-def styled(frame: pd.DataFrame, result: bq.Board, tasks: list[str]) -> Any:
-    """Numbers as text (4 decimals for scores) and the best value of each column marked."""
+def spread_text(value: Any, sd: Any) -> str:
+    """``0.8120 ± 0.0040``: a cell and the sample sd of its replicates; the plain score without one."""
+    return score(value) if pd.isna(value) or pd.isna(sd) else f"{value:.4f} ± {sd:.4f}"
+
+
+def spread_formats(
+    frame: pd.DataFrame, spread: pd.DataFrame
+) -> tuple[dict[str, Any], list[tuple[int, str, str]]]:
+    """Formatters that show ``value ± sd`` in the numeric columns of ``frame`` (same positions as ``spread``).
+
+    The cell stays a number, so the grid sorts it as one and the best-value mark still applies;
+    only its text changes. A Styler formatter sees the value alone, so each column maps its values
+    to their text; a value two rows share with different spreads is returned as a single cell
+    ``(position, column, text)`` to format on its own (a ``Styler.format`` call per cell takes about
+    2 ms with pandas 3.1: four seconds for a 200-row, 10-task table).
+    """
+    formats: dict[str, Any] = {}
+    cells: list[tuple[int, str, str]] = []
+    for column in spread.columns:
+        if column not in frame or not spread[column].notna().any():
+            continue
+        texts: dict[float, str] = {}
+        for position, (value, sd) in enumerate(zip(frame[column], spread[column], strict=True)):
+            if pd.isna(value):
+                continue
+            text = spread_text(value, sd)
+            if texts.setdefault(value, text) != text:
+                cells.append((position, column, text))
+        formats[column] = lambda value, texts=texts: texts.get(value) or score(value)
+    return formats, cells
+
+
+def styled(
+    frame: pd.DataFrame, result: bq.Board, tasks: list[str], spread: pd.DataFrame | None = None
+) -> Any:
+    """Numbers as text (4 decimals for scores, ``± sd`` where a cell has replicates), the best marked.
+
+    ``spread`` (positions as ``frame``, columns named as shown) holds each cell's sample sd.
+    """
     quality = [short(task, result.suite) for task in tasks] + ["mean"]
     rates = [r.label for r in result.spec.rates if r.label in frame]
     sizes = [s.label for s in result.spec.sizes if s.label in frame]
@@ -144,7 +181,14 @@ def styled(frame: pd.DataFrame, result: bq.Board, tasks: list[str]) -> Any:
     formats.update(dict.fromkeys(rates, rate))
     formats.update(dict.fromkeys(sizes, one_decimal))
     formats.update({"params (M)": one_decimal, "dim": rate})
-    return frame.style.format(formats).apply(mark, subset=[*quality, *rates, *sizes])
+    cells: list[tuple[int, str, str]] = []
+    if spread is not None:
+        with_spread, cells = spread_formats(frame, spread)
+        formats.update(with_spread)
+    style = frame.style.format(formats)
+    for position, column, text in cells:
+        style = style.format(lambda _, text=text: text, subset=([position], [column]))
+    return style.apply(mark, subset=[*quality, *rates, *sizes])
 
 
 def column_config(result: bq.Board, tasks: list[str]) -> dict[str, Any]:
@@ -174,10 +218,16 @@ def column_config(result: bq.Board, tasks: list[str]) -> dict[str, Any]:
     for task in tasks:
         key = result.columns[task]
         metric = bq.metric_label(result.metric or str(key["main_metric"]))
-        config[short(task, result.suite)] = number(
-            width=85,
-            help=f"{metric}, {key['task']} split {key['split']}, task version {key['task_version']}",
-        )
+        text = f"{metric}, {key['task']} split {key['split']}, task version {key['task_version']}"
+        counts = result.replicates[task] if task in result.replicates else pd.Series(dtype=int)
+        replicated = counts[counts >= 2]
+        if len(replicated):
+            low, high = int(replicated.min()), int(replicated.max())
+            text += f"; mean ± sample sd over {low if low == high else f'{low} to {high}'} replicates"
+        caps = result.train_caps.get(task)
+        if caps:
+            text += f"; training set capped at {' or '.join(f'{cap:,}' for cap in caps)} examples"
+        config[short(task, result.suite)] = number(width=140 if len(replicated) else 85, help=text)
     return config
 
 
@@ -186,13 +236,30 @@ def column_config(result: bq.Board, tasks: list[str]) -> dict[str, Any]:
 
 def view_table(result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str]) -> None:
     over = ", ".join(short(task, result.suite) for task in mean_over) or "none (no dataset is shared)"
+    spread = result.spread.reindex(index=shown.index, columns=tasks)
+    replicated = (
+        " · a cell with replicates (seeds; seed × fold for a cross-validated task) is their mean ± "
+        "their sample standard deviation, and sorts by the mean"
+        if spread.notna().any().any()
+        else ""
+    )
     st.caption(
         f"{len(shown)} of {len(result.table)} models · mean over: {over} · "
         "best value per column highlighted · each cell is the newest run, never the best of several"
+        + replicated
     )
+    caps = {task: result.train_caps[task] for task in tasks if task in result.train_caps}
+    if caps:
+        capped = "; ".join(
+            f"{markdown_literal(short(task, result.suite))} at most "
+            + " or ".join(f"{cap:,}" for cap in found)
+            for task, found in caps.items()
+        )
+        st.caption(f"Training examples capped (settings.train_cap): {capped}")
     frame = display_frame(result, shown, tasks)
+    spread = spread.rename(columns=lambda task: short(task, result.suite)).reset_index(drop=True)
     st.dataframe(
-        styled(frame, result, tasks),
+        styled(frame, result, tasks, spread),
         hide_index=True,
         column_config=column_config(result, tasks),
         width="stretch",
@@ -256,17 +323,106 @@ def view_compare(
         st.dataframe(table.style.format(score, subset=columns), hide_index=True, width="stretch")
 
 
-def view_plots(result: bq.Board, shown: pd.DataFrame, tasks: list[str], mean_over: list[str]) -> None:
-    """The plots the suite's ``BoardSpec`` offers, side by side."""
+def view_plots(
+    url: str,
+    result: bq.Board,
+    shown: pd.DataFrame,
+    tasks: list[str],
+    mean_over: list[str],
+    filters: tuple[Any, ...],
+) -> None:
+    """The plots the suite's ``BoardSpec`` offers, side by side, and the spread where cells have replicates.
+
+    The spread chart follows the data rather than the spec: any suite whose runs record replicates
+    (seeds, folds) gets it, and a suite without them is not shown an empty chart.
+    """
     names = row_names(shown)
     plots = {"quality_vs_speed": plot_quality_speed, "per_task": plot_per_task}
     chosen = [plots[name] for name in result.spec.plots]
-    if not chosen:
+    replicated = result.replicates.reindex(index=shown.index, columns=tasks).fillna(0).ge(2)
+    if not chosen and not replicated.any().any():
         st.info("This suite offers no plots.")
         return
-    for column, plot in zip(st.columns(len(chosen)), chosen, strict=True):
-        with column:
-            plot(result, shown, tasks, mean_over, names)
+    if chosen:
+        for column, plot in zip(st.columns(len(chosen)), chosen, strict=True):
+            with column:
+                plot(result, shown, tasks, mean_over, names)
+    if replicated.any().any():
+        plot_spread(url, result, shown, [t for t in tasks if replicated[t].any()], replicated, filters)
+
+
+SPREAD_ROWS = 6
+"""Models the spread chart starts with (the best by mean); a chart of every row's replicates is unreadable."""
+
+
+def plot_spread(
+    url: str,
+    result: bq.Board,
+    shown: pd.DataFrame,
+    tasks: list[str],
+    replicated: pd.DataFrame,
+    filters: tuple[Any, ...],
+) -> None:
+    """Each replicate's value per model and task, a box over them: how far a cell's mean can be trusted."""
+    st.subheader("Spread over replicates")
+    candidates = [row for row in shown.index if replicated.loc[row].any()]
+    names = {row: row_label(shown, row) for row in candidates}
+    rows = st.multiselect(
+        "Models",
+        candidates,
+        default=candidates[:SPREAD_ROWS],
+        format_func=names.__getitem__,
+        key="spread_models",
+        help="the rows whose runs hold replicates; the best by mean first",
+    )
+    if not rows:
+        st.info("Pick a model to see the spread of its replicates.")
+        return
+    suite, metric, verified_only = filters
+    values = load_replicates(url, suite, metric, verified_only, tuple(rows))
+    values = values[values["task"].isin(tasks)]
+    if values.empty:
+        st.info("None of these models has replicates of the shown metric.")
+        return
+    frame = pd.DataFrame(
+        {
+            "model": values["row"].map(names).to_numpy(),
+            "dataset": values["task"].map(lambda t: short(t, result.suite)).to_numpy(),
+            "seed": values["seed"].astype(str).replace("<NA>", MISSING).to_numpy(),
+            "fold": values["fold"].astype(str).replace("<NA>", MISSING).to_numpy(),
+            "value": values["value"].to_numpy(dtype=float),
+        }
+    )
+    order = [
+        short(task, result.suite) for task in tasks if short(task, result.suite) in set(frame["dataset"])
+    ]
+    st.altair_chart(spread_chart(frame, order, [names[row] for row in rows]), width="content")
+    st.caption(
+        "One point per replicate (a seed; a seed and fold for a cross-validated task), the box their "
+        "quartiles and range; each dataset has its own scale. The table's ± is the sample standard "
+        "deviation of these points."
+    )
+
+
+def spread_chart(frame: pd.DataFrame, datasets: list[str], models: list[str]) -> alt.FacetChart:
+    base = alt.Chart().encode(
+        x=alt.X("model:N", sort=models, axis=alt.Axis(labels=False, ticks=False), title=None),
+        y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
+        color=alt.Color(
+            "model:N", sort=models, legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)
+        ),
+    )
+    box = base.mark_boxplot(extent="min-max", opacity=0.35, size=18)
+    dots = base.mark_point(filled=True, size=24, opacity=0.75).encode(
+        tooltip=["model", "dataset", "seed", "fold", alt.Tooltip("value:Q", format=".4f")]
+    )
+    chart: alt.FacetChart = (
+        alt.layer(box, dots, data=frame)
+        .properties(width=max(90, 34 * len(models)), height=200)
+        .facet(facet=alt.Facet("dataset:N", sort=datasets, title=None), columns=5)
+        .resolve_scale(y="independent")
+    )
+    return chart
 
 
 def plot_quality_speed(
@@ -357,6 +513,170 @@ def dataset_bars(long: pd.DataFrame) -> alt.Chart:
     return chart
 
 
+# --- sweeps -------------------------------------------------------------------------------------
+
+SWEEP_EXAMPLE = "harness run --model all-MiniLM-L6-v2 --suite {suite} --dims 32,64,128,256,384 --layers 2,4,6"
+MEAN = "mean"
+
+
+def base_label(base: bq.SweepBase) -> str:
+    name = bq.display_name(base.model_id, base.revision)
+    return name if base.origin == "reference" else f"{name} (submitted)"
+
+
+def view_sweeps(result: bq.Board) -> None:
+    """A model's layer x dimension sweep: a heatmap of quality, and quality against dimension per layer.
+
+    The points are the board's variant rows of one (standing, model, revision), so they carry the
+    board's metric and its verified-data filter; a hole in the grid is drawn as one.
+    """
+    bases = {base.key: base for base in bq.sweep_bases(result.table)}
+    if not bases:
+        st.info(
+            "No model in this suite has layer or dimension variants yet. A sweep evaluates one model "
+            "at truncated dimensions (Matryoshka) and at intermediate layers in a single run; each "
+            "(layer, dimension) point is a variant row of the board, for example:"
+        )
+        suite = shlex.quote(result.suite)  # a stored suite name: quoted like any file value
+        st.code(SWEEP_EXAMPLE.format(suite=suite), language="bash")
+        return
+    key = st.selectbox(
+        "Model",
+        list(bases),
+        format_func=lambda k: base_label(bases[k]),
+        key="sweep_model",
+        help="models with layer/dimension variants (harness run --layers --dims)",
+    )
+    if key is None:
+        return
+    grid = bq.sweep_grid(result, bases[key])
+    choices = ([MEAN] if grid.mean_over else []) + grid.tasks
+    quality = st.selectbox(
+        "Quality",
+        choices,
+        format_func=lambda c: (
+            "mean over the datasets every point has" if c == MEAN else short(c, result.suite)
+        ),
+        key="sweep_quality",
+    )
+    if quality is None:
+        st.info("No point of this sweep has a score to show.")
+        return
+    metric = bq.metric_label(result.metric) if result.metric else "main metric"
+    title = "mean" if quality == MEAN else short(quality, result.suite)
+    higher = grid.higher_is_better if quality == MEAN else result.higher_is_better.get(quality, True)
+    surface = bq.sweep_surface(grid, quality)
+    curves = bq.sweep_curves(grid, quality)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("##### Layer × dimension")
+        st.altair_chart(sweep_heatmap(surface, title, higher), width="stretch")
+    with right:
+        st.markdown("##### Quality vs dimension")
+        if curves.empty:
+            st.info("No point has a value to draw.")
+        else:
+            st.altair_chart(sweep_curve_chart(curves, title), width="stretch")
+    holes = int((~surface["present"]).sum())
+    over = ", ".join(markdown_literal(short(task, result.suite)) for task in grid.mean_over)
+    notes = [
+        f"{len(grid.points)} points of **{markdown_literal(base_label(grid.base))}**",
+        f"cells: {markdown_literal(metric)}",
+        f"mean over: {over or 'none'}",
+    ]
+    if holes:
+        notes.append(f"{holes} of {len(surface)} grid points not run")
+    if grid.as_is is not None:
+        notes.append("“as is”: the model without a variant, at its own dimension")
+    if grid.others:
+        notes.append(f"{grid.others} other variants (not layer/dimension points) left out")
+    st.caption(" · ".join(notes) + (" · lower is better" if not higher else ""))
+    with st.expander("The grid as a table"):
+        table = surface.pivot(index="layer_label", columns="dim", values="value")
+        table = table.reindex(index=bq.layer_order(surface["layer_label"]))
+        table.columns = [str(dim) for dim in table.columns]
+        table = table.reset_index().rename(columns={"layer_label": "layer"})
+        st.dataframe(
+            table.style.format(score, subset=list(table.columns[1:])),
+            hide_index=True,
+            width="stretch",
+            key="sweep_table",
+        )
+
+
+def sweep_heatmap(surface: pd.DataFrame, title: str, higher: bool) -> alt.LayerChart:
+    """Quality per (layer, dim), its value written in the cell; points not run are grey, marked so."""
+    frame = surface.copy()
+    known = frame["value"].dropna()
+    low, high = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
+    position = (frame["value"] - low) / (high - low) if high > low else frame["value"] * 0 + 1.0
+    dark = position < 0.5 if higher else position > 0.5  # viridis is dark at its low end
+    frame["ink"] = ["white" if d else "black" for d in dark]
+    frame["note"] = ["not run" if not present else MISSING for present in frame["present"]]
+    layers = bq.layer_order(frame["layer_label"])
+    base = alt.Chart(frame).encode(
+        x=alt.X("dim:O", sort="ascending", title="dimensions", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("layer_label:O", sort=layers, title="layer"),
+    )
+    valid = "isValid(datum.value)"
+    cells = (
+        base.transform_filter(valid)
+        .mark_rect()
+        .encode(
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis", reverse=not higher), title=title),
+            tooltip=[
+                alt.Tooltip("layer_label:N", title="layer"),
+                alt.Tooltip("dim:O", title="dimensions"),
+                alt.Tooltip("value:Q", format=".4f", title=title),
+            ],
+        )
+    )
+    # the text colour is a condition, not a second colour scale: a layer with ``scale=None`` on the
+    # channel the rects scale makes Vega fail at runtime ("reading 'type'") and draw nothing
+    values = (
+        base.transform_filter(valid)
+        .mark_text(fontSize=12)
+        .encode(
+            text=alt.Text("value:Q", format=".4f"),
+            color=alt.condition(alt.datum.ink == "white", alt.value("white"), alt.value("black")),
+        )
+    )
+    holes = base.transform_filter(f"!({valid})").mark_rect(color="#e6e6e6")
+    hole_text = (
+        base.transform_filter(f"!({valid})").mark_text(fontSize=11, color="#666").encode(text="note:N")
+    )
+    chart: alt.LayerChart = (cells + values + holes + hole_text).properties(height=max(200, 56 * len(layers)))
+    return chart
+
+
+def sweep_curve_chart(curves: pd.DataFrame, title: str) -> alt.Chart:
+    """Quality against dimension (log 2 axis at the swept dimensions), one line per layer."""
+    dims = sorted(set(curves["dim"]))
+    numbered = sorted((label for label in set(curves["layer_label"]) if label.isdigit()), key=int)
+    order = numbered + [label for label in (bq.OWN_LAYER, bq.AS_IS) if label in set(curves["layer_label"])]
+    chart: alt.Chart = (
+        alt.Chart(curves)
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=60))
+        .encode(
+            x=alt.X(
+                "dim:Q",
+                scale=alt.Scale(type="log", base=2),
+                axis=alt.Axis(values=dims, format="d"),
+                title="dimensions (log scale)",
+            ),
+            y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=title),
+            color=alt.Color("layer_label:N", sort=order, title="layer"),
+            tooltip=[
+                alt.Tooltip("layer_label:N", title="layer"),
+                alt.Tooltip("dim:Q", title="dimensions"),
+                alt.Tooltip("value:Q", format=".4f", title=title),
+            ],
+        )
+        .properties(height=340)
+    )
+    return chart
+
+
 def key_value(rows: dict[str, Any]) -> None:
     """A two-column table of a run's fields, as plain text.
 
@@ -399,17 +719,62 @@ def view_model(url: str, result: bq.Board) -> None:
     cell_labels = {result.columns[label]["task"]: trust for label, trust in row["labels"].items()}
     table.insert(1, "origin", [cell_labels.get(task.split(" [", 1)[0], MISSING) for task in table["task"]])
     table = table.drop(columns=["fingerprint"]).rename(columns={"seconds": "seconds total"})
+    table = with_spread_columns(table)
     st.markdown("##### Per-dataset breakdown")
     rates = [r.label for r in result.spec.rates]
-    fixed = ("task", "origin", "split", "version", "verified", "seconds total", *rates)
+    counts = [c for c in (bq.REPLICATES_COLUMN, bq.CAP_COLUMN) if c in table]
+    text = [c for c in (bq.MAIN_COLUMN, MEAN_SD) if c in table]
+    fixed = ("task", "origin", "split", "version", "verified", "seconds total", *rates, *counts, *text)
     formats: dict[str, Any] = {c: score for c in table.columns if c not in fixed}
-    formats.update(dict.fromkeys(rates, rate))
+    formats.update(dict.fromkeys([*rates, *counts], rate))
     formats["seconds total"] = one_decimal
-    st.dataframe(table.style.format(formats), hide_index=True, width="stretch", placeholder=MISSING)
+    st.dataframe(
+        table.style.format(formats),
+        hide_index=True,
+        width="stretch",
+        placeholder=MISSING,
+        column_config={
+            MEAN_SD: st.column_config.TextColumn(
+                help="the main metric: the mean of the replicates ± their sample standard deviation"
+            ),
+            bq.REPLICATES_COLUMN: st.column_config.NumberColumn(
+                help="seeds, or seeds × folds for a cross-validated task"
+            ),
+            bq.CAP_COLUMN: st.column_config.NumberColumn(
+                help="training examples capped at this number (settings.train_cap); none: the full set"
+            ),
+        },
+    )
     for digest in digests:
         provenance(url, digest, origins.get(digest, "reference"))
     with st.expander(f"All {len(history)} stored runs of this model (the table shows the newest per task)"):
         st.dataframe(history, hide_index=True, width="stretch")
+
+
+MEAN_SD = "mean ± sd"
+
+
+def with_spread_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The breakdown with ``mean ± sd`` of the main metric where a run has replicates.
+
+    Columns that say nothing for this run (no replicates, no cap) are dropped, so a suite without
+    them keeps its page as it was; the main metric's name goes with its ``mean ± sd``.
+    """
+    table = table.copy()
+    replicated = bq.REPLICATES_COLUMN in table and bool((table[bq.REPLICATES_COLUMN] >= 2).any())
+    if replicated:
+        shown = [
+            spread_text(table.at[index, main] if main in table else None, sd)
+            for index, main, sd in zip(table.index, table[bq.MAIN_COLUMN], table[bq.SD_COLUMN], strict=True)
+        ]
+        table.insert(table.columns.get_loc("version") + 1, MEAN_SD, shown)
+        table.insert(table.columns.get_loc("version") + 1, bq.MAIN_COLUMN, table.pop(bq.MAIN_COLUMN))
+    else:
+        table = table.drop(columns=[c for c in (bq.MAIN_COLUMN, bq.REPLICATES_COLUMN) if c in table])
+    table = table.drop(columns=[bq.SD_COLUMN], errors="ignore")
+    if bq.CAP_COLUMN in table and not table[bq.CAP_COLUMN].notna().any():
+        table = table.drop(columns=[bq.CAP_COLUMN])
+    return table
 
 
 def provenance(url: str, digest: str, origin: str) -> None:
