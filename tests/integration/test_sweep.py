@@ -200,3 +200,17 @@ def test_minilm_sweep_full_point_equals_the_plain_run_to_the_last_bit(
     assert abs(full.metrics["spearman"] - 0.82032) < 5e-5  # MTEB's STSBenchmark for all-MiniLM-L6-v2
     by_point = {(r.variant["layer"], r.variant["dim"]): r.metrics["spearman"] for r in swept.results}
     assert by_point[(6, 32)] < by_point[(6, 384)] and by_point[(2, 384)] < by_point[(6, 384)]
+
+
+@pytest.mark.parametrize(("suite_name", "dataset"), [("beir", "scifact"), ("glue", "trec-cap100")])
+def test_every_encoder_suite_sweeps(suite_name: str, dataset: str, data_root: Path, tiny_model: Path) -> None:
+    """beir (queries and documents) and glue (probe inputs) take sweep points like sts does."""
+    suite = registry.suite(suite_name)
+    tasks = suite.select(data_root, [dataset], None).tasks
+    encoder = tiny_encoder(tiny_model)
+    points = plan(encoder, (2, 3), (16, 32), None)
+    record = runner.run(encoder, suite, tasks, data_root, points=points)
+    assert [r.variant for r in record.results] == [p.variant for p in points]
+    main = record.results[0].main_metric
+    values = {json.dumps(r.variant): r.metrics[main] for r in record.results}
+    assert len(set(values.values())) > 1  # the points are different models, not one model four times
