@@ -81,16 +81,12 @@ class CappedCard(DatasetCard):
     max_sentences: int = 0
 
     def mismatch(self, split: str, files: Mapping[str, str], counts: Mapping[str, int]) -> str:
-        card = self.splits.get(split)
-        if card is None or not card.members:
-            return f"the data card of {self.id} lists no checksums for split {split!r}"
-        if dict(files) != dict(card.members):
-            return "the dataset fingerprint differs from the data card's"
         fixed = {name: value for name, value in counts.items() if name != "sentences"}
+        problem = super().mismatch(split, files, fixed)
         sentences = counts.get("sentences")
-        if fixed != dict(card.counts) or sentences is None or not 1 <= sentences <= self.max_sentences:
+        if not problem and (sentences is None or not 1 <= sentences <= self.max_sentences):
             return "the dataset counts differ from the data card's"
-        return ""
+        return problem
 
 
 @dataclass(frozen=True)
