@@ -18,13 +18,14 @@ from harness.errors import HarnessError, SettingError
 from harness.models.embedding_cache import EmbeddingCache
 from harness.models.options import ModelOptions
 from harness.models.protocols import Encoder, Retriever
-from harness.suites import beir, glue, sts
+from harness.suites import beir, glue, kernels, sts
 from harness.suites.base import AnyTask, Suite
 
 SUITES: Mapping[str, Suite] = {
     "beir": beir.SUITE,
     "sts": sts.SUITE,
     "glue": glue.SUITE,
+    "kernels": kernels.SUITE,
 }
 """Every suite the harness runs, submits and shows; ``harness list suites`` prints this."""
 
@@ -67,6 +68,25 @@ MODELS: dict[str, ModelEntry] = {
         "harness.models.factories:m2v_minilm",
         "dense",
         "model2vec static embeddings distilled from all-MiniLM-L6-v2 (harness distill m2v-minilm)",
+    ),
+    "hyper": ModelEntry(
+        "harness.models.factories:hyper", "kernel", "HyperAttention (sortLSH + sampling), kernels suite"
+    ),
+    "lowrank": ModelEntry(
+        "harness.models.factories:lowrank",
+        "kernel",
+        "low-rank attention along the sequence (Linformer), kernels suite",
+    ),
+    "pq": ModelEntry("harness.models.factories:pq", "kernel", "product quantisation (ours), kernels suite"),
+    "lowrank-pq": ModelEntry(
+        "harness.models.factories:lowrank_pq",
+        "kernel",
+        "low-rank then product quantisation (LR2VQ-style), kernels suite",
+    ),
+    "faiss-pq": ModelEntry(
+        "harness.models.factories:faiss_pq",
+        "kernel",
+        "faiss IndexPQ, the PQ peer ([kernels] extra), kernels suite",
     ),
 }
 ALIASES = {

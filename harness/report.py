@@ -39,7 +39,7 @@ def results_table(results: ResultsFile, board: BoardSpec) -> Table:
         table.add_column(name, justify="right")
     for rate in board.rates:
         table.add_column(rate.label, justify="right")
-    table.add_column("seconds", justify="right")
+    table.add_column("run s", justify="right")
     for result in results.results:
         variant = variant_key(result.variant)
         cells = []

@@ -124,6 +124,9 @@ def run(
     if points and not isinstance(model, Encoder):
         raise SettingError("model", f"{model.info.id} is not an encoder: it has no layers or dimensions")
     sweep = Sweep(model, points) if points and isinstance(model, Encoder) else None
+    tasks = [task for task in tasks if suite.runs(task, model)]
+    if not tasks:
+        raise SettingError("datasets", f"none of the selected {suite.name} tasks is run by {model.info.id}")
     seed_everything(seed)
     results = []
     for number, task in enumerate(tasks, start=1):

@@ -40,6 +40,10 @@ DENSE_TOLERANCE = 0.005
 reorders near-ties; MTEB's and sentence-transformers' published scores differ by this much
 (REFERENCES.md §7: dense retrieval and STS Spearman both ±0.005)."""
 
+KERNEL_ERROR_TOLERANCES: Mapping[str, float] = {"*": 0.002}
+"""A kernel's error on seeded inputs moves with the BLAS build and thread count in its last float32
+bits; relative errors of interest are 0.01 to 0.3, so a re-run within 0.002 is the same kernel."""
+
 SCORE_TOLERANCES: Mapping[str, float] = {"sparse": SPARSE_TOLERANCE, "*": DENSE_TOLERANCE}
 """Reproduction tolerance of a score by ``model.kind``; ``"*"`` is every other kind."""
 
@@ -92,6 +96,25 @@ MEASURES: Mapping[str, Measure] = {
         Measure("f1_macro", "F1 (macro)", aggregate="whole"),
         Measure("mcc", "MCC", bounds=SIGNED, aggregate="whole"),
         Measure("auc", "AUC", aggregate="whole"),
+        # kernels: speed and accuracy of an attention kernel or a quantiser against its peer
+        Measure("speedup", "speed-up", bounds=(0.0, 1e6), aggregate="whole", deterministic=False, digits=2),
+        Measure("seconds", "s", False, (0.0, 1e9), "whole", deterministic=False, digits=3),
+        Measure("seconds_exact", "s (peer)", False, (0.0, 1e9), "whole", deterministic=False, digits=3),
+        Measure("peak_mib", "peak MiB", False, (0.0, 1e9), "whole", deterministic=False, digits=1),
+        Measure(
+            "peak_mib_exact", "peak MiB (peer)", False, (0.0, 1e9), "whole", deterministic=False, digits=1
+        ),
+        Measure("rel_error", "rel. error", False, (0.0, 1e6), "whole", tolerances=KERNEL_ERROR_TOLERANCES),
+        Measure(
+            "rel_error_random",
+            "rel. error (random)",
+            False,
+            (0.0, 1e6),
+            "whole",
+            tolerances=KERNEL_ERROR_TOLERANCES,
+        ),
+        Measure("mse", "MSE", False, (0.0, 1e6), "whole", tolerances=KERNEL_ERROR_TOLERANCES, digits=5),
+        Measure("cost", "quality cost", False, SIGNED, "whole"),
     )
 }
 """The measures without a cut-off; ``measure`` builds the ranking ones (``ndcg@10``) on demand."""

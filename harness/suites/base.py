@@ -124,7 +124,8 @@ class Size:
     help: str
 
 
-Plot = Literal["quality_vs_speed", "per_task"]
+Plot = Literal["quality_vs_speed", "per_task", "kernels"]
+"""``kernels``: speed-up against error per sequence length, and recall against bytes per vector."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,13 @@ class Suite(Protocol):
         """
         ...
 
+    def runs(self, task: AnyTask, model: object) -> bool:
+        """Whether ``model`` runs ``task`` (a suite whose tasks need different kinds of model says no).
+
+        The runner drops the selected tasks a model does not run, and refuses a run left with none.
+        """
+        ...
+
 
 TaskFactory = Callable[[DatasetCard, str], AnyTask]
 
@@ -231,3 +239,6 @@ class CardSuite:
         if not usable:
             raise SettingError("split", f"no {self.name} dataset present here has a split {chosen_split!r}")
         return TaskSelection(tuple(self.task(name, chosen_split) for name in usable), skipped)
+
+    def runs(self, task: AnyTask, model: object) -> bool:
+        return True  # every task of a card suite takes any of its model types
