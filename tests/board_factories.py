@@ -1,14 +1,16 @@
 """Generated results files for the board's replicate and sweep tests (unit and AppTest).
 
 Glue-like task results with replicates (one per seed, or per seed and fold) whose aggregate is their
-exact mean, and beir runs of one model with layer x dimension variants, as ``harness run --layers
---dims`` writes them.
+exact mean, beir runs of one model with layer x dimension variants, as ``harness run --layers
+--dims`` writes them, and ``kernels`` results (attention shapes, quantisers per bytes, in-model cost).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
+from typing import Any
 
 from factories import make_results, make_task_result
 
@@ -104,3 +106,142 @@ def sweep_file(
     file = make_results(model_id, revision="c" * 40, results=results)
     model = file.model.model_copy(update={"parameters": {"pooling": "mean", "dimension": 384}})
     return file.model_copy(update={"model": model})
+
+
+# --- kernels ------------------------------------------------------------------------------------
+
+KERNEL_SEEDS = (0, 1, 2)
+
+
+def kernel_attention_result(
+    n: int,
+    speedup: float,
+    rel_error: float,
+    *,
+    causal: bool = False,
+    gpu: bool = False,
+    rel_error_random: float | None = None,
+    seconds_exact: float = 1.0,
+    peak: tuple[float, float] | None = None,
+) -> TaskResult:
+    """An attention task result as ``kernels/attention-[gpu-][causal-]n<N>`` writes it (generated inputs).
+
+    ``seconds`` is ``seconds_exact / speedup``; ``peak`` (kernel, exact) adds the peak MiB pair.
+    """
+    name = f"kernels/attention-{'gpu-' if gpu else ''}{'causal-' if causal else ''}n{n}"
+    heads, dtype = (32, "bfloat16") if gpu else (8, "float32")
+    generator: dict[str, Any] = {"random": {"shape": [1, heads, n, 64]}, "real": {"corpus": "beir/scifact"}}
+    metrics = {
+        "speedup": speedup,
+        "rel_error": rel_error,
+        "rel_error_random": rel_error if rel_error_random is None else rel_error_random,
+        "seconds": seconds_exact / speedup,
+        "seconds_exact": seconds_exact,
+    }
+    if peak is not None:
+        metrics |= {"peak_mib": peak[0], "peak_mib_exact": peak[1]}
+    return TaskResult(
+        task=name,
+        task_version=1,
+        split="test",
+        inputs=Inputs(
+            id=name,
+            generator=generator,
+            seed=0,
+            fingerprint=fingerprint({"generator": "a" * 64}),
+            counts={"tokens": n, "heads": heads},
+            verified=False,
+        ),
+        settings={
+            "batch": 1,
+            "heads": heads,
+            "head_dim": 64,
+            "n": n,
+            "causal": causal,
+            "dtype": dtype,
+            "device": "cuda" if gpu else "cpu",
+        },
+        main_metric="speedup",
+        metrics=metrics,
+        timings_s={"total": 3 * seconds_exact},
+        peak_rss_mib=300.0,
+    )
+
+
+def kernel_pq_result(code_bytes: int, recalls: Sequence[float], *, mse: float = 0.01) -> TaskResult:
+    """A quantisation task result (``kernels/pq-scifact-<B>b``): one replicate per seed, metrics their means.
+
+    Per seed: recall@10 from ``recalls``, recall@1 = 0.6 x it, recall@100 = min(1, it + 0.1), nDCG@10
+    = 0.5 x it, MSE ``mse`` x (1 + seed / 10), speed-up 1.5 + seed / 10 (the aggregate is the median).
+    """
+    name = f"kernels/pq-scifact-{code_bytes}b"
+    assert len(recalls) == len(KERNEL_SEEDS)
+    replicates = [
+        Replicate(
+            seed=seed,
+            metrics={
+                "recall@1": 0.6 * recall,
+                "recall@10": recall,
+                "recall@100": min(1.0, recall + 0.1),
+                "mse": mse * (1 + seed / 10),
+                "ndcg@10": 0.5 * recall,
+                "speedup": 1.5 + seed / 10,
+                "seconds": 2.0,
+            },
+        )
+        for seed, recall in zip(KERNEL_SEEDS, recalls, strict=True)
+    ]
+    metrics = {
+        name: math.fsum(r.metrics[name] for r in replicates) / len(replicates)
+        for name in replicates[0].metrics
+    }
+    metrics["speedup"] = statistics.median(r.metrics["speedup"] for r in replicates)
+    files = {"corpus.jsonl": "c" * 64, "queries.jsonl": "d" * 64}
+    return TaskResult(
+        task=name,
+        task_version=1,
+        split="test",
+        inputs=Inputs(
+            id=name,
+            files=files,
+            fingerprint=fingerprint(files),
+            counts={"corpus": 5183, "queries": 1109},
+            verified=True,
+        ),
+        settings={"code_bytes": code_bytes, "seeds": list(KERNEL_SEEDS)},
+        main_metric="recall@10",
+        metrics=metrics,
+        replicates=replicates,
+        sizes_bytes={"codes": code_bytes * 5183, "float": 5183 * 384 * 4},
+        timings_s={"total": 6.0},
+        peak_rss_mib=400.0,
+    )
+
+
+def kernel_in_model_result(value: float, cost: float) -> TaskResult:
+    """``kernels/minilm-stsb``: the swapped model's Spearman and its cost (the plain model's minus it)."""
+    files = {"sts-test.csv": "e" * 64}
+    return TaskResult(
+        task="kernels/minilm-stsb",
+        task_version=1,
+        split="test",
+        inputs=Inputs(
+            id="kernels/minilm-stsb",
+            files=files,
+            fingerprint=fingerprint(files),
+            counts={"pairs": 1379, "sentences": 2758},
+            verified=True,
+        ),
+        settings={"scored_as": "sts/stsb"},
+        main_metric="spearman",
+        metrics={"spearman": value, "pearson": value - 0.01, "cost": cost},
+        timings_s={"total": 10.0},
+        peak_rss_mib=800.0,
+    )
+
+
+def kernel_file(model_id: str, results: list[TaskResult], *, origin: str = "local") -> ResultsFile:
+    """A ``kernels`` run of ``model_id`` (kind ``kernel``) holding ``results``."""
+    file = make_results(model_id, suite="kernels", results=results)
+    model = file.model.model_copy(update={"kind": "kernel", "n_parameters": None, "parameters": {}})
+    return file.model_copy(update={"model": model, "origin": origin})

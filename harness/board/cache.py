@@ -83,3 +83,18 @@ def load_replicates(
     result = load_board(url, suite, metric, verified_only)
     digests = {digest for row in rows for digest in result.table.at[row, "digests"].values()}
     return bq.replicate_values(store.load_documents(engine(url), digests), result, rows)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_kernel_points(
+    url: str, suite: str, metric: str | None, verified_only: bool, rows: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The attention, quantiser and in-model points of the cells of ``rows``, from the lean documents."""
+    result = load_board(url, suite, metric, verified_only)
+    digests = {digest for row in rows for digest in result.table.at[row, "digests"].values()}
+    documents = store.load_documents(engine(url), digests)
+    return (
+        bq.kernel_attention_points(documents, result, rows),
+        bq.kernel_quantizer_points(documents, result, rows),
+        bq.kernel_in_model_points(documents, result, rows),
+    )

@@ -758,3 +758,185 @@ def sweep_curves(grid: SweepGrid, quality: str) -> pd.DataFrame:
         )
         frame = pd.concat([frame, plain], ignore_index=True)
     return frame.dropna(subset=["value"]).reset_index(drop=True)
+
+
+# --- kernels ------------------------------------------------------------------------------------
+
+_ATTENTION_TASK = re.compile(r"attention-(?P<gpu>gpu-)?(?P<causal>causal-)?n(?P<n>[0-9]{1,9})")
+_QUANTIZER_TASK = re.compile(r"pq-[a-z0-9]{1,40}-(?P<bytes>[0-9]{1,6})b")
+ATTENTION_METRICS = (
+    "speedup", "rel_error", "rel_error_random", "seconds", "seconds_exact", "peak_mib", "peak_mib_exact",
+)  # fmt: skip
+ATTENTION_SHAPE = ["n", "causal", "gpu", "device", "heads", "dtype"]
+ATTENTION_COLUMNS = ["row", "model", "task", *ATTENTION_SHAPE, *ATTENTION_METRICS]
+QUANTIZER_METRICS = ("recall@1", "recall@10", "recall@100", "mse", "ndcg@10", "speedup", "seconds")
+QUANTIZER_COLUMNS = ["row", "model", "task", "code_bytes", *QUANTIZER_METRICS, "recall@10 sd", "replicates"]
+IN_MODEL_COLUMNS = ["row", "model", "task", "metric", "value", "cost"]
+
+
+def attention_shape(task: str) -> tuple[int, bool, bool] | None:
+    """(n, causal, gpu) of an attention task (``<suite>/attention-[gpu-][causal-]n<N>``), else None.
+
+    The task's name is its identity (a submitted file is checked against the task of that name), so
+    the shape is read from it rather than from the file's ``settings``.
+    """
+    matched = _ATTENTION_TASK.fullmatch(task.rsplit("/", 1)[-1])
+    if matched is None:
+        return None
+    return int(matched["n"]), matched["causal"] is not None, matched["gpu"] is not None
+
+
+def quantizer_bytes(task: str) -> int | None:
+    """Bytes per vector of a quantisation task (``<suite>/pq-<data>-<B>b``), else None."""
+    matched = _QUANTIZER_TASK.fullmatch(task.rsplit("/", 1)[-1])
+    return int(matched["bytes"]) if matched is not None else None
+
+
+def shown_name(table: pd.DataFrame, row: str) -> str:
+    """A board row as the views show it: model@revision (12 characters) [variant], `` (submitted)``."""
+    revision = table.at[row, "revision"]
+    name = display_name(
+        str(table.at[row, "model_id"]),
+        revision if isinstance(revision, str) else None,
+        str(table.at[row, "variant"] or ""),
+    )
+    return name if table.at[row, "origin"] == "reference" else f"{name} (submitted)"
+
+
+def _cell_results(
+    documents: Mapping[str, Mapping[str, Any]], result: Board, rows: Sequence[str] | None
+) -> Iterable[tuple[str, str, Mapping[str, Any]]]:
+    """(row, task label, stored task result) of every cell of ``rows`` (default: all), board order."""
+    found = _results_by_key(documents)
+    for row in result.table.index if rows is None else rows:
+        digests: Mapping[str, str] = result.table.at[row, "digests"]
+        variant = str(result.table.at[row, "variant"])
+        for label in result.tasks:
+            digest = digests.get(label)
+            key = result.columns.get(label)
+            if digest is None or key is None:
+                continue
+            stored = found.get((digest, key["task"], key["split"], key["task_version"], variant))
+            if stored is not None:
+                yield str(row), label, stored
+
+
+def _metric(stored: Mapping[str, Any], name: str) -> float:
+    value = (stored.get("metrics") or {}).get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+
+
+def _setting(stored: Mapping[str, Any], name: str, kind: type[int] | type[str]) -> Any:
+    """A setting of a stored task result if it is a ``kind`` (a bool is no int here), else None."""
+    value = (stored.get("settings") or {}).get(name)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+def kernel_attention_points(
+    documents: Mapping[str, Mapping[str, Any]], result: Board, rows: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One line per (board row, attention task): its shape, and the kernel's speed and error against exact.
+
+    ``documents`` are the lean stored documents of the rows' runs (``store.load_documents``): the
+    metrics and settings are there. ``n``, ``causal`` and ``gpu`` come from the task's name
+    (``attention_shape``); ``device``, ``heads`` and ``dtype`` are the run's settings (None when
+    absent). A metric the run lacks is NaN (``peak_mib`` is recorded only where it can be
+    measured). Each cell is the board's, so its newest run and its verified-data filter hold.
+    """
+    records: list[dict[str, Any]] = []
+    for row, label, stored in _cell_results(documents, result, rows):
+        shape = attention_shape(stored["task"])
+        if shape is None:
+            continue
+        n, causal, gpu = shape
+        device = _setting(stored, "device", str)
+        heads = _setting(stored, "heads", int)
+        dtype = _setting(stored, "dtype", str)
+        records.append(
+            {
+                "row": row,
+                "model": shown_name(result.table, row),
+                "task": label,
+                "n": n,
+                "causal": causal,
+                "gpu": gpu,
+                "device": device,
+                "heads": heads,
+                "dtype": dtype,
+                **{name: _metric(stored, name) for name in ATTENTION_METRICS},
+            }
+        )
+    frame = pd.DataFrame(records, columns=ATTENTION_COLUMNS)
+    frame["n"] = frame["n"].astype(int)
+    frame["heads"] = frame["heads"].astype("Int64")
+    for column in ("causal", "gpu"):
+        frame[column] = frame[column].astype(bool)
+    for name in ATTENTION_METRICS:
+        frame[name] = frame[name].astype(float)
+    return frame.sort_values(["gpu", "causal", "model", "n"], kind="stable").reset_index(drop=True)
+
+
+def kernel_quantizer_points(
+    documents: Mapping[str, Mapping[str, Any]], result: Board, rows: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One line per (board row, quantisation task): bytes per vector, recall, error, speed-up.
+
+    ``code_bytes`` comes from the task's name (``quantizer_bytes``). The metrics are the run's
+    aggregates (the mean over its seeds; the speed-up their median); ``recall@10 sd`` is the sample
+    standard deviation of recall@10 over the replicates (NaN with fewer than two) and
+    ``replicates`` their number.
+    """
+    records: list[dict[str, Any]] = []
+    for row, label, stored in _cell_results(documents, result, rows):
+        code_bytes = quantizer_bytes(stored["task"])
+        if code_bytes is None:
+            continue
+        recalls = replicate_metric(stored, "recall@10")
+        records.append(
+            {
+                "row": row,
+                "model": shown_name(result.table, row),
+                "task": label,
+                "code_bytes": code_bytes,
+                **{name: _metric(stored, name) for name in QUANTIZER_METRICS},
+                "recall@10 sd": sample_sd(recalls),
+                "replicates": len(recalls),
+            }
+        )
+    frame = pd.DataFrame(records, columns=QUANTIZER_COLUMNS)
+    frame["code_bytes"] = frame["code_bytes"].astype(int)
+    frame["replicates"] = frame["replicates"].astype(int)
+    for name in (*QUANTIZER_METRICS, "recall@10 sd"):
+        frame[name] = frame[name].astype(float)
+    return frame.sort_values(["model", "code_bytes"], kind="stable").reset_index(drop=True)
+
+
+def kernel_in_model_points(
+    documents: Mapping[str, Mapping[str, Any]], result: Board, rows: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One line per (board row, task with a ``cost``): a kernel swapped into a model, and what it cost.
+
+    ``metric`` is the task's main metric, ``value`` the swapped model's score, ``cost`` the plain
+    model's score minus it (attention and quantisation tasks are left out).
+    """
+    records: list[dict[str, Any]] = []
+    for row, label, stored in _cell_results(documents, result, rows):
+        if attention_shape(stored["task"]) is not None or quantizer_bytes(stored["task"]) is not None:
+            continue
+        if math.isnan(cost := _metric(stored, "cost")):
+            continue
+        main = str(stored["main_metric"])
+        records.append(
+            {
+                "row": row,
+                "model": shown_name(result.table, row),
+                "task": label,
+                "metric": main,
+                "value": _metric(stored, main),
+                "cost": cost,
+            }
+        )
+    frame = pd.DataFrame(records, columns=IN_MODEL_COLUMNS)
+    for name in ("value", "cost"):
+        frame[name] = frame[name].astype(float)
+    return frame

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +17,13 @@ import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from harness.board import queries as bq
-from harness.board.cache import load_document, load_model_runs, load_replicates, load_significance
+from harness.board.cache import (
+    load_document,
+    load_kernel_points,
+    load_model_runs,
+    load_replicates,
+    load_significance,
+)
 
 MISSING = "–"
 BEST_STYLE = "font-weight: 700; background-color: rgba(33, 195, 84, 0.22)"
@@ -333,20 +340,24 @@ def view_plots(
 ) -> None:
     """The plots the suite's ``BoardSpec`` offers, side by side, and the spread where cells have replicates.
 
-    The spread chart follows the data rather than the spec: any suite whose runs record replicates
-    (seeds, folds) gets it, and a suite without them is not shown an empty chart.
+    ``kernels`` is a section of its own below them (``plot_kernels``). The spread chart follows the
+    data rather than the spec: any suite whose runs record replicates (seeds, folds) gets it, and a
+    suite without them is not shown an empty chart.
     """
     names = row_names(shown)
     plots = {"quality_vs_speed": plot_quality_speed, "per_task": plot_per_task}
-    chosen = [plots[name] for name in result.spec.plots]
+    chosen = [plots[name] for name in result.spec.plots if name in plots]
+    kernels = "kernels" in result.spec.plots  # full width, below the others: it has charts of its own
     replicated = result.replicates.reindex(index=shown.index, columns=tasks).fillna(0).ge(2)
-    if not chosen and not replicated.any().any():
+    if not chosen and not kernels and not replicated.any().any():
         st.info("This suite offers no plots.")
         return
     if chosen:
         for column, plot in zip(st.columns(len(chosen)), chosen, strict=True):
             with column:
                 plot(result, shown, tasks, mean_over, names)
+    if kernels:
+        plot_kernels(url, shown, filters)
     if replicated.any().any():
         plot_spread(url, result, shown, [t for t in tasks if replicated[t].any()], replicated, filters)
 
@@ -511,6 +522,285 @@ def dataset_bars(long: pd.DataFrame) -> alt.Chart:
         .properties(height=340)
     )
     return chart
+
+
+# --- kernels ------------------------------------------------------------------------------------
+
+ERRORS = {
+    "rel_error": "real inputs (MiniLM Q/K/V over SciFact)",
+    "rel_error_random": "random inputs (the timing inputs)",
+}
+RECALLS = ("recall@10", "recall@1", "recall@100")
+MASKINGS = ["non-causal", "causal"]
+LEGEND_FREE = 380
+LEGEND_ROW = 30
+"""A chart drawn to the column's width sizes its legends into its height: the plot keeps about
+``LEGEND_FREE`` pixels with ``LEGEND_ROW`` added per legend entry (one per model, below it)."""
+ONE_X = pd.DataFrame({"speedup": [1.0]})
+"""Where a kernel is as fast as its peer: the line a speed-up chart is read against."""
+
+
+def measure_format(metric: str) -> Callable[[Any], str]:
+    """A cell formatter for ``metric``: its ``Measure``'s digits, ``MISSING`` for NaN."""
+    return lambda value: MISSING if pd.isna(value) else bq.format_score(metric, float(value))
+
+
+LENGTH_LABEL = "datum.value >= 1024 && datum.value % 1024 == 0 ? (datum.value / 1024) + 'k' : datum.value"
+"""``length_label`` as a Vega expression, for an axis of sequence lengths."""
+
+
+def length_label(n: int) -> str:
+    """``16384`` -> ``16k``: a sequence length as the charts label it."""
+    return f"{n // 1024}k" if n >= 1024 and n % 1024 == 0 else str(n)
+
+
+def plot_kernels(url: str, shown: pd.DataFrame, filters: tuple[Any, ...]) -> None:
+    """Attention kernels (speed-up against error and against length) and quantisers (recall per byte).
+
+    Every point is a cell of a shown row, so the board's filters and its verified-data toggle hold;
+    model ids are data in the charts and tables, never text of a caption.
+    """
+    st.subheader("Kernels")
+    suite, metric, verified_only = filters
+    attention, quantizers, in_model = load_kernel_points(
+        url, suite, metric, verified_only, tuple(str(row) for row in shown.index)
+    )
+    if attention.empty and quantizers.empty and in_model.empty:
+        st.info("No attention, quantisation or in-model kernel results among the shown models.")
+    if not attention.empty:
+        kernel_attention(attention)
+    elif verified_only:
+        st.info(
+            "No attention results shown: their inputs are generated, not read from a data card, so "
+            "they are never verified data. Switch off “Verified data only” in the sidebar to see them."
+        )
+    if not quantizers.empty:
+        kernel_quantizers(quantizers)
+    if not in_model.empty:
+        kernel_in_model(in_model, suite)
+
+
+def kernel_attention(points: pd.DataFrame) -> None:
+    """Speed-up against relative error per (model, length), and speed-up against length, 1x marked."""
+    devices = {"CPU": points[~points["gpu"]], "GPU": points[points["gpu"]]}
+    present = [name for name, found in devices.items() if not found.empty]
+    device = present[0]
+    left, right = st.columns(2)
+    with left:
+        if len(present) > 1:
+            device = st.radio("Device", present, horizontal=True, key="kernel_device") or present[0]
+    with right:
+        error = st.radio(
+            "Error on",
+            list(ERRORS),
+            format_func=ERRORS.__getitem__,
+            horizontal=True,
+            key="kernel_error",
+            help="relative Frobenius error against float64 exact attention, over sampled query rows",
+        )
+    error = error or "rel_error"
+    chosen = devices[device]
+    frame = pd.DataFrame(
+        {
+            "model": chosen["model"].to_numpy(),
+            "n": chosen["n"].to_numpy(dtype=int),
+            "length": [length_label(int(n)) for n in chosen["n"]],
+            "masking": ["causal" if causal else "non-causal" for causal in chosen["causal"]],
+            "speedup": chosen["speedup"].to_numpy(dtype=float),
+            "error": chosen[error].to_numpy(dtype=float),
+        }
+    )
+    timed = frame[frame["speedup"] > 0]
+    plotted = timed[timed["error"] > 0]
+    left, right = st.columns(2)
+    with left:
+        st.markdown("##### Speed-up vs error")
+        if plotted.empty:
+            st.info("No point has both a speed-up and an error above 0 to draw on log axes.")
+        else:
+            st.altair_chart(speedup_error_chart(plotted, ERRORS[error]), width="stretch")
+    with right:
+        st.markdown("##### Speed-up vs sequence length")
+        if timed.empty:
+            st.info("No point has a speed-up to draw.")
+        else:
+            st.altair_chart(speedup_length_chart(timed), width="stretch")
+    notes = [
+        f"{device}: {len(frame)} points",
+        "speed-up: exact attention's median time over the kernel's (log scale)",
+        "grey dashed line: 1×, as fast as exact attention; above it the kernel wins",
+        "against length: solid lines non-causal, dashed causal",
+    ]
+    if len(plotted) < len(frame):
+        notes.append(f"{len(frame) - len(plotted)} points without a positive speed-up and error left out")
+    st.caption(" · ".join(notes))
+    with st.expander("The attention points as a table"):
+        table = chosen.drop(columns=["row", "task", "gpu"]).reset_index(drop=True)
+        table = table.dropna(axis="columns", how="all")
+        metrics = [name for name in bq.ATTENTION_METRICS if name in table]
+        formats = {name: measure_format(name) for name in metrics}
+        st.dataframe(
+            table.style.format(formats),
+            hide_index=True,
+            width="stretch",
+            placeholder=MISSING,
+            column_config={name: st.column_config.Column(bq.metric_label(name)) for name in metrics},
+            key="kernel_attention_table",
+        )
+
+
+def speedup_error_chart(points: pd.DataFrame, error: str) -> alt.FacetChart:
+    """Speed-up (log) against relative error (log): one line per model through its lengths, by masking."""
+    models = sorted(set(points["model"]))
+    base = alt.Chart().encode(
+        x=alt.X("error:Q", scale=alt.Scale(type="log"), title="relative error (log)"),
+        y=alt.Y("speedup:Q", scale=alt.Scale(type="log"), title="speed-up over exact (log)"),
+        color=alt.Color(
+            "model:N", sort=models, legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)
+        ),
+    )
+    path = base.mark_line(opacity=0.5).encode(order=alt.Order("n:Q"))
+    dots = base.mark_point(filled=True, size=70).encode(
+        tooltip=[
+            "model",
+            "masking",
+            alt.Tooltip("n:Q", format=",d", title="sequence length"),
+            alt.Tooltip("speedup:Q", format=".2f", title="speed-up"),
+            alt.Tooltip("error:Q", format=".4f", title=f"relative error, {error}"),
+        ]
+    )
+    labels = base.mark_text(align="left", dx=7, dy=-7, fontSize=10).encode(text="length:N")
+    one = alt.Chart().mark_rule(color="#888", strokeDash=[4, 3]).encode(y=alt.datum(1))
+    present = [masking for masking in MASKINGS if masking in set(points["masking"])]
+    chart: alt.FacetChart = (
+        alt.layer(one, path, dots, labels, data=points)
+        .properties(width=220, height=300)
+        .facet(column=alt.Column("masking:N", sort=present, title=None))
+    )
+    return chart
+
+
+def speedup_length_chart(points: pd.DataFrame) -> alt.LayerChart:
+    """Speed-up (log) against sequence length (log 2): where a kernel starts to beat exact attention."""
+    models = sorted(set(points["model"]))
+    lengths = sorted(set(int(n) for n in points["n"]))
+    curves = (
+        alt.Chart(points)
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=60))
+        .encode(
+            x=alt.X(
+                "n:Q",
+                scale=alt.Scale(type="log", base=2),
+                axis=alt.Axis(values=lengths, labelExpr=LENGTH_LABEL),
+                title="sequence length (log 2)",
+            ),
+            y=alt.Y("speedup:Q", scale=alt.Scale(type="log"), title="speed-up over exact (log)"),
+            color=alt.Color(
+                "model:N", sort=models, legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)
+            ),
+            # the caption says which is which: a dash legend of a line with points draws no dash
+            strokeDash=alt.StrokeDash(
+                "masking:N", scale=alt.Scale(domain=MASKINGS, range=[[1, 0], [6, 4]]), legend=None
+            ),
+            tooltip=[
+                "model",
+                "masking",
+                alt.Tooltip("n:Q", format=",d", title="sequence length"),
+                alt.Tooltip("speedup:Q", format=".2f", title="speed-up"),
+            ],
+        )
+    )
+    one = alt.Chart(ONE_X).mark_rule(color="#888", strokeDash=[4, 3]).encode(y="speedup:Q")
+    chart: alt.LayerChart = (one + curves).properties(height=LEGEND_FREE + LEGEND_ROW * len(models))
+    return chart
+
+
+def kernel_quantizers(points: pd.DataFrame) -> None:
+    """Recall against bytes per vector, one line per quantiser, and MSE and nDCG@10 by bytes."""
+    st.markdown("##### Recall vs bytes per vector")
+    recall = st.selectbox(
+        "Recall",
+        RECALLS,
+        key="kernel_recall",
+        help="the fraction of queries whose exact nearest neighbour is in the top k of the coded search",
+    )
+    recall = recall or RECALLS[0]
+    drawn = points.dropna(subset=[recall])
+    left, right = st.columns([3, 2])
+    with left:
+        if drawn.empty:
+            st.info("No quantiser has this recall.")
+        else:
+            st.altair_chart(recall_bytes_chart(drawn, recall), width="stretch")
+    with right:
+        table = points[["model", "code_bytes", "recall@10", "recall@10 sd", "mse", "ndcg@10", "speedup"]]
+        table = table.rename(columns={"code_bytes": "bytes", "recall@10 sd": "± sd"})
+        numbers = ["recall@10", "± sd", "mse", "ndcg@10", "speedup"]
+        measured = {"± sd": "recall@10"}
+        formats = {column: measure_format(measured.get(column, column)) for column in numbers}
+        st.dataframe(
+            table.reset_index(drop=True).style.format(formats),
+            hide_index=True,
+            width="stretch",
+            placeholder=MISSING,
+            column_config={
+                "± sd": st.column_config.Column(help="sample standard deviation of recall@10 over the seeds"),
+                "speedup": st.column_config.Column(
+                    "speed-up", help="the peer's encode + search time over this quantiser's (median of seeds)"
+                ),
+            },
+            key="kernel_quantizer_table",
+        )
+    replicates = sorted(set(int(r) for r in points["replicates"] if r))
+    st.caption(
+        "Each value is the mean over the training seeds"
+        + (f" ({' or '.join(str(r) for r in replicates)} per point)" if replicates else "")
+        + "; the speed-up is their median. Bytes per vector: the size of one code."
+    )
+
+
+def recall_bytes_chart(points: pd.DataFrame, recall: str) -> alt.Chart:
+    """Recall against bytes per vector (at the coded sizes), one line per quantiser."""
+    sizes = sorted(set(int(b) for b in points["code_bytes"]))
+    models = sorted(set(points["model"]))
+    chart: alt.Chart = (
+        alt.Chart(points)
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=60))
+        .encode(
+            x=alt.X("code_bytes:Q", axis=alt.Axis(values=sizes, format="d"), title="bytes per vector"),
+            y=alt.Y(f"{recall}:Q", scale=alt.Scale(zero=False), title=f"{recall}, exact nearest neighbour"),
+            color=alt.Color(
+                "model:N", sort=models, legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)
+            ),
+            tooltip=[
+                "model",
+                alt.Tooltip("code_bytes:Q", title="bytes per vector"),
+                *(alt.Tooltip(f"{name}:Q", format=".4f") for name in RECALLS),
+                alt.Tooltip("recall@10 sd:Q", format=".4f", title="recall@10 sd"),
+            ],
+        )
+        .properties(height=LEGEND_FREE + LEGEND_ROW * len(models))
+    )
+    return chart
+
+
+def kernel_in_model(points: pd.DataFrame, suite: str) -> None:
+    """A kernel swapped into a real model: the model's score with it, and what it cost."""
+    st.markdown("##### Inside a model")
+    table = points.drop(columns=["row"]).assign(task=[short(task, suite) for task in points["task"]])
+    st.dataframe(
+        table.style.format({"value": score, "cost": score}),
+        hide_index=True,
+        width="stretch",
+        placeholder=MISSING,
+        column_config={
+            "value": st.column_config.Column(
+                help="the main metric with the kernel in place of exact attention"
+            ),
+            "cost": st.column_config.Column(help="the plain model's score minus the value (lower is better)"),
+        },
+        key="kernel_in_model_table",
+    )
 
 
 # --- sweeps -------------------------------------------------------------------------------------
