@@ -33,6 +33,14 @@ has the same length, so each level is one batched call (the halves are stacked a
 and a sequence that does not halve evenly is padded at its end (a padded key sits after every real
 query, so the causal structure never shows it to one).
 
+The error it keeps (measured by the kernels suite's reference run, results/hyper, 2-core CPU): on
+real all-MiniLM-L6-v2 layer-3 Q/K/V over SciFact the relative Frobenius error against float64 exact
+attention is 0.50-0.65 non-causal at n = 4k-16k and 0.23-0.31 causal at 8k-16k; on i.i.d. normal
+inputs, whose attention is nearly uniform, 3.6-7.7 (the output is then close to zero, and the block part
+alone misses by about sqrt(n / block_size)). The sampled residual is unbiased and its error falls as
+1 / sqrt(sample_size) (0.74 -> 0.25 at n = 2,048 going from 128 to 1,024 samples). The paper's bound is
+relative to ||V||, not to the output, which is why it does not promise less.
+
 Settings shared across the call: one projection matrix ``R`` ``[d, num_projections]`` for all batch
 items, heads and recursion levels (the hash is a fixed function of the vectors, as in Alg. 1; the
 heads differ in their data, not in their hash), drawn with the sample indices from one

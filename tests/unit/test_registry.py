@@ -19,6 +19,7 @@ from harness.suites.beir import SUITE as BEIR
 from harness.suites.beir.cards import CARDS
 from harness.suites.beir.task import RetrievalTask
 from harness.suites.glue import SUITE as GLUE
+from harness.suites.kernels import SUITE as KERNELS
 from harness.suites.sts import SUITE as STS
 from harness.types import Document
 
@@ -37,7 +38,8 @@ def test_an_unknown_model_lists_the_builtins(options: ModelOptions) -> None:
     for name in ("bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2"):
         assert name in message
     assert set(registry.MODELS) == {
-        "bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2", "all-mpnet-base-v2", "m2v-minilm"
+        "bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2", "all-mpnet-base-v2", "m2v-minilm",
+        "hyper", "lowrank", "pq", "lowrank-pq", "faiss-pq",
     }  # fmt: skip
 
 
@@ -115,7 +117,7 @@ def test_an_encoder_becomes_a_dense_retriever() -> None:
 
 
 def test_the_registered_suites() -> None:
-    assert dict(registry.SUITES) == {"beir": BEIR, "sts": STS, "glue": GLUE}
+    assert dict(registry.SUITES) == {"beir": BEIR, "sts": STS, "glue": GLUE, "kernels": KERNELS}
     for name, suite in registry.SUITES.items():
         assert suite.name == name
         assert registry.suite(name) is suite

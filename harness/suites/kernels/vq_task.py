@@ -1,7 +1,7 @@
 """``kernels/pq-scifact-<B>b``: a quantiser compressing all-MiniLM-L6-v2's SciFact corpus to B bytes a vector.
 
 The corpus embeddings (5,183 x 384, float32: 1,536 bytes a vector) are the training set and the
-database, as when a user compresses an index. Measured per training seed (three replicates; the
+database, as when a user compresses an index. Measured per training seed (five replicates; the
 metrics are their means):
 
 - ``recall@1/10/100``: the fraction of SciFact's 1,109 queries whose true nearest neighbour (exact
@@ -43,7 +43,10 @@ from harness.types import FloatArray, JSONValue
 if TYPE_CHECKING:
     from harness.kernels.pq import Quantizer
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
+"""Five training seeds: recall@10 of the true neighbour moves by about 0.006 (ours) to 0.011 (faiss)
+from seed to seed at 16 bytes on SciFact, so a comparison at 0.01 needs the mean of several (with
+three, the two libraries' means stood 0.0102 apart; with five, 0.005)."""
 RECALL_CUTOFFS = (1, 10, 100)
 SEARCH_DEPTH = 100
 CODE_BYTES = (8, 16, 32, 48)
