@@ -13,26 +13,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from ratios import median, record_ratio
+from vectors import structured_vectors
 
 from harness.kernels.faiss_pq import FaissPQ, FaissPQTrainer
 from harness.kernels.pq import PQTrainer, ProductQuantizer
 
-pytest.importorskip("faiss")
-
 BASE, QUERIES, DIM, CODE_BYTES, K, SEED = 5_183, 300, 384, 16, 100, 1234
 MEDIANS: dict[str, float | None] = {}
-
-
-def structured_vectors(n: int, dim: int = DIM, clusters: int = 50, seed: int = 0) -> npt.NDArray[np.float32]:
-    """Unit vectors around ``clusters`` centres, variance decaying as ``1/i`` (as in test_vq_kernels.py)."""
-    rng = np.random.default_rng(seed)
-    scale = 1 / np.sqrt(np.arange(1, dim + 1))
-    rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
-    centres = rng.standard_normal((clusters, dim)) * scale
-    labels = rng.integers(clusters, size=n)
-    x: npt.NDArray[np.float64] = (centres[labels] + 0.7 * rng.standard_normal((n, dim)) * scale) @ rotation.T
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32)
 
 
 @pytest.fixture(scope="module")

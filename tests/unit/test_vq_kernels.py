@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 import pytest
+from vectors import structured_vectors
 
 from harness.kernels.faiss_pq import FaissPQ, FaissPQTrainer
 from harness.kernels.lowrank_pq import LowRankPQ, LowRankPQTrainer, rank_grid
@@ -27,25 +28,11 @@ from harness.kernels.pq import (
     train_pq,
 )
 
-pytest.importorskip("faiss")
-
 DIM = 384
 BASE = 5_000
 QUERIES = 500
 SEED = 1234  # faiss's default ClusteringParameters.seed
 RecordProperty = Callable[[str, object], None]
-
-
-def structured_vectors(n: int, dim: int = DIM, clusters: int = 50, seed: int = 0) -> npt.NDArray[np.float32]:
-    """Unit vectors around ``clusters`` centres, with variance decaying as ``1/i`` over a random basis."""
-    rng = np.random.default_rng(seed)
-    scale = 1 / np.sqrt(np.arange(1, dim + 1))
-    rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
-    centres = rng.standard_normal((clusters, dim)) * scale
-    labels = rng.integers(clusters, size=n)
-    x: npt.NDArray[np.float64] = (centres[labels] + 0.7 * rng.standard_normal((n, dim)) * scale) @ rotation.T
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32)
 
 
 @pytest.fixture(scope="module")
