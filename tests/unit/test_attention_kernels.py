@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,7 +15,6 @@ from harness.kernels.attention import (
     NaiveAttention,
     attention_with_lse,
     merge_by_lse,
-    peak_rss_growth_mib,
     reference_attention,
     relative_error,
 )
@@ -120,11 +121,20 @@ def test_attention_with_lse_steps_do_not_change_the_result(monkeypatch: pytest.M
     assert torch.allclose(stepped[0], whole[0], atol=1e-6) and torch.allclose(stepped[1], whole[1], atol=1e-6)
 
 
+PEAK_SCRIPT = """
+import torch
+from harness.kernels.attention import peak_rss_growth_mib
+print(peak_rss_growth_mib(lambda: torch.ones(64 * 2**20 // 4).sum()))
+"""
+
+
 def test_peak_rss_growth_sees_a_large_allocation() -> None:
-    growth = peak_rss_growth_mib(lambda: torch.ones(64 * 2**20 // 4).sum())
-    if growth is None:
-        pytest.skip("/proc/self/clear_refs is not writable here")
-    assert growth >= 48
+    """In a fresh interpreter: inside a long test session an allocator may hand back memory it kept
+    resident, and resident growth is then (correctly, as documented) a lower bound near 0."""
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], capture_output=True, text=True, check=True)
+    growth = done.stdout.strip().splitlines()[-1]
+    assert growth != "None", "/proc/self/clear_refs must be writable on Linux"
+    assert float(growth) >= 48
 
 
 # --- HyperAttention -------------------------------------------------------------------------------

@@ -231,15 +231,33 @@ SIGNED = {"spearman", "pearson", "mcc"}
 BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
 
 
+KERNELS = {
+    "speedup": ("speed-up", True, False),
+    "seconds": ("s", False, False),
+    "seconds_exact": ("s (peer)", False, False),
+    "peak_mib": ("peak MiB", False, False),
+    "peak_mib_exact": ("peak MiB (peer)", False, False),
+    "rel_error": ("rel. error", False, True),
+    "rel_error_random": ("rel. error (random)", False, True),
+    "mse": ("MSE", False, True),
+    "cost": ("quality cost", False, True),
+}
+"""The kernels suite's measures: label, higher is better, deterministic (timings are not)."""
+
+
 def test_measures_table_holds_the_whole_set_measures() -> None:
-    assert set(MEASURES) == WHOLE
+    assert set(MEASURES) == WHOLE | set(KERNELS)
     for name, found in MEASURES.items():
         assert found.name == name
-        assert found.higher_is_better
         assert found.aggregate == "whole"  # not a mean of anything per item
+        if name in KERNELS:
+            assert (found.label, found.higher_is_better, found.deterministic) == KERNELS[name]
+            assert found.bounds is not None and found.bounds[0] == (-1.0 if name == "cost" else 0.0)
+            continue
+        assert found.higher_is_better
         assert found.deterministic
         assert found.bounds == ((-1.0, 1.0) if name in SIGNED else (0.0, 1.0))
-    assert {name: found.label for name, found in MEASURES.items()} == {
+    assert {name: found.label for name, found in MEASURES.items() if name in WHOLE} == {
         "spearman": "Spearman",
         "pearson": "Pearson",
         "accuracy": "Accuracy",
