@@ -75,7 +75,8 @@ class KernelsSuite:
         names = list(datasets) if datasets else [name for name in self.tasks if name not in ON_REQUEST]
         tasks = tuple(self.task(name, split or "test") for name in names)
         needed = {task.card.id: task.card for task in tasks if task.card is not None}
-        needed.setdefault(SCIFACT.id, SCIFACT)  # the attention tasks' real sequences
+        if any(isinstance(task, AttentionTask) for task in tasks):
+            needed.setdefault(SCIFACT.id, SCIFACT)  # the attention tasks' real sequences
         for card in needed.values():
             locate(card, data_root)  # a missing dataset is named before the model loads
         return TaskSelection(tasks)
