@@ -96,6 +96,10 @@ MEASURES: Mapping[str, Measure] = {
         Measure("f1_macro", "F1 (macro)", aggregate="whole"),
         Measure("mcc", "MCC", bounds=SIGNED, aggregate="whole"),
         Measure("auc", "AUC", aggregate="whole"),
+        # circuit: head scores against a ground-truth circuit, at k = |ground truth| (metrics/circuit.py)
+        Measure("precision", "P@|GT|", aggregate="whole"),
+        Measure("recall", "R@|GT|", aggregate="whole"),
+        Measure("auc_edge", "AUC (edge variant)", aggregate="whole"),
         # kernels: speed and accuracy of an attention kernel or a quantiser against its peer
         Measure("speedup", "speed-up", bounds=(0.0, 1e6), aggregate="whole", deterministic=False, digits=2),
         Measure("seconds", "s", False, (0.0, 1e9), "whole", deterministic=False, digits=3),

@@ -133,9 +133,16 @@ class Predictions(Record):
     model that held example ``i`` out under that seed. Class indices and example order are the
     task's (glue: ``harness/suites/glue/cards.py`` and ``data.py``), and the task recomputes each
     replicate's metrics from these labels and the local gold labels.
+
+    ``score``: a circuit method's score of each attention head (``item_kind`` "head", layer-major),
+    seed-major as ``label``: ``values[s * h + i]`` is head ``i``'s score under the ``s``-th seed of
+    ``h`` heads. A method that also scores edges (``sae-codes``) appends a second block of the same
+    length, its edge-variant head scores. The circuit suite (a new value, so no schema bump, as
+    ``label`` was for glue) recomputes every replicate's metrics from these scores and its
+    committed ground-truth files.
     """
 
-    kind: Literal["similarity", "label"]
+    kind: Literal["similarity", "label", "score"]
     item_kind: ItemKind
     values: list[float] = Field(min_length=1)
 
