@@ -153,8 +153,11 @@ class LocalData:
         if key not in self.loaded:
             root = self.data_root
             card = task.card
-            present = root is not None and root.is_dir() and (card is None or is_present(card, root))
-            self.loaded[key] = task.load(root) if present and root is not None else None
+            if card is not None and card.bundled:  # shipped with the package: always here
+                self.loaded[key] = task.load(root or Path("."))
+            else:
+                present = root is not None and root.is_dir() and (card is None or is_present(card, root))
+                self.loaded[key] = task.load(root) if present and root is not None else None
         return self.loaded[key]
 
 

@@ -43,6 +43,9 @@ class DatasetCard:
     url: str
     splits: Mapping[str, SplitCard] = field(default_factory=dict)
     archive_md5: str | None = None
+    bundled: bool = False
+    """Shipped inside the harness package (the circuit suite's toy models and ground truths): present on
+    every install and read from there, never from the data root (``locations`` is empty)."""
 
     @property
     def has_checksums(self) -> bool:

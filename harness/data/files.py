@@ -89,6 +89,8 @@ def locate(card: DatasetCard, data_root: Path) -> DatasetSource:
         SettingError: ``data_root`` is not a folder.
         DataNotFound: the dataset is not there; the message says where to put it.
     """
+    if card.bundled:
+        raise DataNotFound(card.id, "ships inside the harness package; its task reads it from there")
     check_data_root(data_root)
     for relative in card.locations:
         candidate = data_root / relative
@@ -103,7 +105,9 @@ def locate(card: DatasetCard, data_root: Path) -> DatasetSource:
 
 
 def is_present(card: DatasetCard, data_root: Path) -> bool:
-    """Whether ``locate`` would find the dataset (a folder or zip holding its marker)."""
+    """Whether the dataset is here: bundled with the package, or a folder or zip under ``data_root``."""
+    if card.bundled:
+        return True
     try:
         locate(card, data_root)
     except DataNotFound:
