@@ -45,6 +45,7 @@ FLAGS: dict[Setting, str] = {
     "layers": "--layers",
     "dims": "--dims",
     "grid": "--grid",
+    "lm_path": "--lm-path",
 }
 """The flag each run setting arrives by: a ``SettingError`` is reported against it."""
 
@@ -142,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("full", "starbucks"),
         help="sweep grid: full (every layer x dim, the default) or starbucks (the diagonal pairs)",
     )
+    run.add_argument(
+        "--lm-path",
+        help="circuit suite, paper track: a local Hugging Face folder of GPT-2 small or attn-only-4l",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ingest = sub.add_parser(
@@ -217,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument(
         "--cache-dir", help="where models are built (default HARNESS_CACHE or the user cache)"
     )
+
+    circuit = sub.add_parser("circuit", help="the circuit suite's toy models: train and derive ground truth")
+    circuit_sub = circuit.add_subparsers(dest="circuit_command", required=True)
+    train_toy = circuit_sub.add_parser(
+        "train-toy", help="train a toy model from a seed and derive its ground-truth circuits (as committed)"
+    )
+    train_toy.add_argument("toy", choices=("induction-2l4h", "mix4-3l8h"))
+    train_toy.add_argument("--seed", type=int, default=0)
+    train_toy.add_argument(
+        "--out",
+        default="harness/suites/circuit/toys",
+        help="folder for the three files (default: the committed one)",
+    )
     return parser
 
 
@@ -247,6 +265,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         trust_remote_code=args.trust_remote_code,
         revision=args.revision,
         show_progress=not args.quiet,
+        lm_path=_lm_path(args.lm_path),
     )
     with console.status(f"loading model {args.model}", spinner="dots") if not args.quiet else _null():
         model = registry.load_model(args.model, options)
@@ -288,6 +307,51 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""), markup=False)
     state = {"stored": "ingested", "updated": "annotations updated", "unchanged": "already ingested"}[outcome]
     console.print(f"database: {state} ({engine.url.render_as_string()})", markup=False, highlight=False)
+    return 0
+
+
+def _lm_path(text: str | None) -> Path | None:
+    """The paper track's local model folder, which must exist (named here, before any work)."""
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if not (path / "config.json").is_file():
+        raise SettingError("lm_path", f"{text!r} is not a model folder (no config.json in it)")
+    return path
+
+
+def cmd_circuit(args: argparse.Namespace, console: Console) -> int:
+    """``circuit train-toy``: one thread (bit-for-bit reproducible on a CPU), progress every 500 steps."""
+    import time
+
+    import torch
+
+    from harness.circuits.training import TOYS
+    from harness.suites.circuit.build import build_toy
+
+    torch.set_num_threads(1)
+    spec = TOYS[args.toy]
+    started = time.perf_counter()
+
+    def progress(step: int, loss: float) -> None:
+        if step % 500 == 0:
+            console.print(
+                f"[{time.perf_counter() - started:6.1f} s] step {step}/{spec.steps} loss {loss:.4f}"
+            )
+
+    built = build_toy(spec, args.seed, Path(args.out), progress)
+    console.print(
+        f"trained {spec.name} seed {args.seed} in {built.seconds:.1f} s, final loss {built.final_loss:.4f}"
+    )
+    for problem, variants in built.circuits.items():
+        for kind, circuit in variants.items():
+            heads = " ".join(f"{h // spec.config.n_heads}.{h % spec.config.n_heads}" for h in circuit.heads)
+            console.print(
+                f"{problem} ({kind}): {len(circuit.heads)} heads, "
+                f"faithfulness {circuit.faithfulness:.3f}: {heads}"
+            )
+    for name, digest in built.files.items():
+        console.print(f"{digest}  {name}")
     return 0
 
 
@@ -619,6 +683,7 @@ COMMANDS = {
     "verify": cmd_verify,
     "board": cmd_board,
     "distill": cmd_distill,
+    "circuit": cmd_circuit,
 }
 
 

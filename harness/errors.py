@@ -27,6 +27,7 @@ Setting = Literal[
     "layers",
     "dims",
     "grid",
+    "lm_path",
 ]
 """The run settings library code may blame; each has a CLI flag (``cli.FLAGS``)."""
 

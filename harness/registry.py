@@ -18,7 +18,7 @@ from harness.errors import HarnessError, SettingError
 from harness.models.embedding_cache import EmbeddingCache
 from harness.models.options import ModelOptions
 from harness.models.protocols import Encoder, Retriever
-from harness.suites import beir, glue, kernels, sts
+from harness.suites import beir, circuit, glue, kernels, sts
 from harness.suites.base import AnyTask, Suite
 
 SUITES: Mapping[str, Suite] = {
@@ -26,6 +26,7 @@ SUITES: Mapping[str, Suite] = {
     "sts": sts.SUITE,
     "glue": glue.SUITE,
     "kernels": kernels.SUITE,
+    "circuit": circuit.SUITE,
 }
 """Every suite the harness runs, submits and shows; ``harness list suites`` prints this."""
 
@@ -87,6 +88,26 @@ MODELS: dict[str, ModelEntry] = {
         "harness.models.factories:faiss_pq",
         "kernel",
         "faiss IndexPQ, the PQ peer ([kernels] extra), kernels suite",
+    ),
+    "sae-codes": ModelEntry(
+        "harness.models.factories:sae_codes",
+        "circuit",
+        "sparse-autoencoder codes of head results (O'Neill & Bui 2024), circuit suite",
+    ),
+    "activation-patching": ModelEntry(
+        "harness.models.factories:activation_patching",
+        "circuit",
+        "each head patched from the negative prompt, circuit suite",
+    ),
+    "attribution-patching": ModelEntry(
+        "harness.models.factories:attribution_patching",
+        "circuit",
+        "gradient estimate of activation patching, circuit suite",
+    ),
+    "mean-diff": ModelEntry(
+        "harness.models.factories:mean_diff",
+        "circuit",
+        "control: mean difference of head results, positive vs negative, circuit suite",
     ),
 }
 ALIASES = {

@@ -154,7 +154,7 @@ class LocalData:
             root = self.data_root
             card = task.card
             if card is not None and card.bundled:  # shipped with the package: always here
-                self.loaded[key] = task.load(root or Path("."))
+                self.loaded[key] = task.load(root or Path())
             else:
                 present = root is not None and root.is_dir() and (card is None or is_present(card, root))
                 self.loaded[key] = task.load(root) if present and root is not None else None

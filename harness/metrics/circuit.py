@@ -46,7 +46,8 @@ def precision_recall_f1(scores: Sequence[float], members: Sequence[bool]) -> tup
     places = k - int(above.sum())
     share = places / int(tied.sum())
     hits = float(labels[above].sum()) + share * float(labels[tied].sum())
-    precision = hits / k
+    predicted = k  # the top k heads
+    precision = hits / predicted
     recall = hits / k
-    f1 = 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
+    f1 = 2 * hits / (predicted + k)  # = 2PR / (P + R), without its rounding
     return precision, recall, f1

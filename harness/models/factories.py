@@ -16,6 +16,7 @@ from harness.types import JSONValue
 if TYPE_CHECKING:
     from harness.kernels.attention import AttentionKernel
     from harness.kernels.pq import Trainer
+    from harness.models.circuit_methods import CircuitMethod
     from harness.models.kernel_models import KernelAttention, KernelQuantizer
     from harness.models.lucene import LuceneBm25
     from harness.models.static import StaticEncoder
@@ -175,3 +176,35 @@ def faiss_pq(options: ModelOptions) -> KernelQuantizer:
     if importlib.util.find_spec("faiss") is None:
         raise HarnessError("faiss-pq needs faiss-cpu, the [kernels] extra: pip install -e '.[kernels]'")
     return _quantizer("faiss-pq", FaissPQTrainer(), options)
+
+
+def _circuit_method(name: str, options: ModelOptions) -> CircuitMethod:
+    from harness.circuits.methods import METHODS
+    from harness.models.circuit_methods import CircuitMethod
+
+    method = METHODS[name]
+    parameters: dict[str, JSONValue] = {"method": dict(method.parameters())}
+    if options.lm_path is not None:
+        parameters["lm_path"] = "(local folder)"  # the path is the user's; the weights' hash is the identity
+    info = ModelInfo(id=name, kind="circuit", source="builtin", parameters=parameters)
+    return CircuitMethod(info, method, options.lm_path)
+
+
+def sae_codes(options: ModelOptions) -> CircuitMethod:
+    """O'Neill & Bui 2024: SAE codes of head results, at the paper's settings."""
+    return _circuit_method("sae-codes", options)
+
+
+def activation_patching(options: ModelOptions) -> CircuitMethod:
+    """Each head patched alone from the negative prompt."""
+    return _circuit_method("activation-patching", options)
+
+
+def attribution_patching(options: ModelOptions) -> CircuitMethod:
+    """The first-order estimate of activation patching (one forward, one backward)."""
+    return _circuit_method("attribution-patching", options)
+
+
+def mean_diff(options: ModelOptions) -> CircuitMethod:
+    """Control: the norm of the mean difference of each head's last-position result."""
+    return _circuit_method("mean-diff", options)

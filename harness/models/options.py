@@ -25,6 +25,8 @@ class ModelOptions:
     trust_remote_code: bool = False
     revision: str | None = None
     show_progress: bool = False
+    lm_path: Path | None = None
+    """The circuit suite's paper track: a local language model folder (GPT-2 small, attn-only-4l)."""
 
 
 def from_record(

@@ -1,0 +1,141 @@
+"""``circuit/toy-<problem>[-contrast]``: a method's head scores on a committed toy model, against its circuit.
+
+For each seed s of ``TOY_SEEDS`` (a replicate): the toy model trained from seed s, 250 prompt pairs of
+the problem drawn from ``build.method_seed(s)`` (never the held-out prompts that defined the ground
+truth), the method run with seed s, and its head scores scored against the circuit of that model
+(``mean``: mean-ablation; ``contrast``: patching from the negatives). Activation patching uses the
+contrast ground truth's own intervention, so on the ``-contrast`` tasks it is close to an oracle:
+an upper bound, not a competitor (CIRCUITS.md §3b).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from harness.circuits.model import AttentionOnlyTransformer, load, sha256_of
+from harness.circuits.subject import ToySubject
+from harness.circuits.training import TOYS
+from harness.data.cards import DatasetCard, inputs_record
+from harness.errors import DataNotFound, FieldError
+from harness.metrics.measures import Measure, measure
+from harness.models.circuit_methods import CircuitMethodModel
+from harness.results import Inputs, Replicate, TaskResult
+from harness.suites.base import Scores
+from harness.suites.circuit.build import method_seed
+from harness.suites.circuit.cards import TOY_CARDS, TOY_FOLDER, TOY_SEEDS, ToyTaskSpec, toy_files
+from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
+from harness.suites.circuit.scoring import check_scores, means, pack, replicate_metrics
+from harness.timing import Timer
+from harness.types import JSONValue
+
+PAIRS = 250
+"""Prompt pairs a method sees per replicate: the paper's 250 positive and 250 negative prompts."""
+
+
+@dataclass(frozen=True)
+class ToyData:
+    inputs: Inputs
+    models: tuple[AttentionOnlyTransformer, ...]
+    ground_truth: tuple[GroundTruthFile, ...]
+
+
+def load_toys(toy: str, folder: Path = TOY_FOLDER) -> ToyData:
+    """Every seed's checkpoint and ground truth of ``toy``, hashed against its card.
+
+    Raises:
+        DataNotFound: a committed file is missing (a broken install).
+    """
+    files: dict[str, str] = {}
+    models, truths = [], []
+    for seed in TOY_SEEDS:
+        weights, config, truth = (folder / name for name in toy_files(toy, seed))
+        for path in (weights, config, truth):
+            if not path.is_file():
+                raise DataNotFound(
+                    f"circuit/{toy}",
+                    f"{path} is missing: reinstall, or rebuild it with harness circuit train-toy {toy}",
+                )
+            files[path.name] = sha256_of(path)
+        models.append(load(weights, config))
+        truths.append(read_ground_truth(truth))
+    card = TOY_CARDS[toy]
+    inputs = inputs_record(
+        card, "test", files, {"seeds": len(TOY_SEEDS), "heads": models[0].config.n_total_heads}
+    )
+    return ToyData(inputs, tuple(models), tuple(truths))
+
+
+@dataclass(frozen=True)
+class ToyCircuitTask:
+    """One problem of a toy model scored against one of its ground truths; model: a ``CircuitMethodModel``."""
+
+    spec: ToyTaskSpec
+    split: str = "test"
+    main_metric: str = "auc"
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"circuit/{self.spec.dataset}"
+
+    @property
+    def card(self) -> DatasetCard:
+        return TOY_CARDS[self.spec.toy]
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return tuple(measure(name) for name in ("auc", "auc_edge", "precision", "recall", "f1", "seconds"))
+
+    def settings(self) -> dict[str, JSONValue]:
+        return {
+            "toy": self.spec.toy,
+            "problem": self.spec.problem,
+            "ground_truth": self.spec.variant,
+            "pairs": PAIRS,
+            "prompt_seed": "2000000 + seed",
+            "seeds": list(TOY_SEEDS),
+            "k": "|ground truth|",
+        }
+
+    def load(self, data_root: Path) -> ToyData:
+        return load_toys(self.spec.toy)
+
+    def members(self, data: ToyData) -> list[list[bool]]:
+        return [truth.members(self.spec.problem, self.spec.variant) for truth in data.ground_truth]
+
+    def evaluate(self, model: CircuitMethodModel, data: ToyData, timer: Timer) -> Scores:
+        problem = TOYS[self.spec.toy].problem(self.spec.problem)
+        members = self.members(data)
+        nodes, edges, replicates = [], [], []
+        for index, seed in enumerate(TOY_SEEDS):
+            prompts = problem.sample(PAIRS, torch.Generator().manual_seed(method_seed(seed)))
+            subject = ToySubject(data.models[index])
+            with timer("method"):
+                start = time.perf_counter()
+                scores = model.method.score(subject, problem.metric, prompts, seed)
+                seconds = time.perf_counter() - start
+            node = scores.node.tolist()
+            edge = None if scores.edge is None else scores.edge.tolist()
+            nodes.append(node)
+            if edge is not None:
+                edges.append(edge)
+            metrics = replicate_metrics(node, members[index], edge, seconds)
+            replicates.append(Replicate(seed=seed, metrics=metrics))
+        return Scores(
+            metrics=means(replicates),
+            predictions=pack(nodes, edges or None),
+            replicates=tuple(replicates),
+        )
+
+    def check(self, result: TaskResult, data: ToyData | None) -> bool:
+        """Every quality metric recomputed from the head scores and the committed ground truth."""
+        if data is None:
+            raise FieldError(
+                "inputs", f"{self.name} needs its committed toy files, and this install lacks them"
+            )
+        check_scores(result, TOY_SEEDS, self.members(data), self.name)
+        return data.inputs.verified and result.inputs.files == data.inputs.files
