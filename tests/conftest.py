@@ -12,6 +12,7 @@ Streamlit, Chromium).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,14 @@ def data_root() -> Path:
     if not (DATA_ROOT / "MANIFEST.md").is_file():
         raise RuntimeError(f"the shared data is missing: expected it at {DATA_ROOT}")
     return DATA_ROOT
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread for the test: training is bit for bit only there (threaded gradient sums)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -170,8 +170,27 @@ def _left_filled(
     return torch.cat([fill, body])
 
 
+class _Paired:
+    """A problem whose training sequences are its positive prompts with the answer appended.
+
+    Subclasses write ``_pairs`` once; the metric is the answer's log-probability unless overridden.
+    """
+
+    def _pairs(self, n: int, generator: torch.Generator, with_answer: bool) -> PromptSet:
+        raise NotImplementedError
+
+    def training(self, n: int, generator: torch.Generator) -> Tensor:
+        return self._pairs(n, generator, with_answer=True).positive
+
+    def sample(self, n: int, generator: torch.Generator) -> PromptSet:
+        return self._pairs(n, generator, with_answer=False)
+
+    def metric(self, logits: Tensor, prompts: PromptSet) -> Tensor:
+        return _log_prob(logits, prompts.answer)
+
+
 @dataclass(frozen=True)
-class IndirectObject:
+class IndirectObject(_Paired):
     """IOI-like: ``X AND Y ... S GIVE`` -> the name that is not S (Wang et al. 2022, ABBA and BABA).
 
     Negative: S replaced by a third name (the paper's IOI negative: the IO is no longer the one name
@@ -200,18 +219,9 @@ class IndirectObject:
             answers.append(io)
         return PromptSet(torch.stack(positive), torch.stack(negative), torch.stack(answers))
 
-    def training(self, n: int, generator: torch.Generator) -> Tensor:
-        return self._pairs(n, generator, with_answer=True).positive
-
-    def sample(self, n: int, generator: torch.Generator) -> PromptSet:
-        return self._pairs(n, generator, with_answer=False)
-
-    def metric(self, logits: Tensor, prompts: PromptSet) -> Tensor:
-        return _log_prob(logits, prompts.answer)
-
 
 @dataclass(frozen=True)
-class GreaterThan:
+class GreaterThan(_Paired):
     """Greater-than-like: ``FROM x ... TO`` -> a number above x (Hanna et al. 2023).
 
     Metric: p(answer > x) - p(answer <= x) over the number tokens (the paper's probability
@@ -244,12 +254,6 @@ class GreaterThan:
             thresholds.append(x)
         return PromptSet(torch.stack(positive), torch.stack(negative), torch.tensor(thresholds))
 
-    def training(self, n: int, generator: torch.Generator) -> Tensor:
-        return self._pairs(n, generator, with_answer=True).positive
-
-    def sample(self, n: int, generator: torch.Generator) -> PromptSet:
-        return self._pairs(n, generator, with_answer=False)
-
     def metric(self, logits: Tensor, prompts: PromptSet) -> Tensor:
         numbers = self.vocabulary.pool(self.vocabulary.numbers)
         probabilities = torch.softmax(logits, dim=-1)[:, numbers]
@@ -258,7 +262,7 @@ class GreaterThan:
 
 
 @dataclass(frozen=True)
-class Docstring:
+class Docstring(_Paired):
     """Docstring-like: ``DEF ( a , b , c ) ... DOC PARAM a PARAM b PARAM`` -> ``c``.
 
     After Heimersheim & Janiak 2023.
@@ -292,12 +296,3 @@ class Docstring:
             negative.append(corrupted)
             answers.append(c)
         return PromptSet(torch.stack(positive), torch.stack(negative), torch.stack(answers))
-
-    def training(self, n: int, generator: torch.Generator) -> Tensor:
-        return self._pairs(n, generator, with_answer=True).positive
-
-    def sample(self, n: int, generator: torch.Generator) -> PromptSet:
-        return self._pairs(n, generator, with_answer=False)
-
-    def metric(self, logits: Tensor, prompts: PromptSet) -> Tensor:
-        return _log_prob(logits, prompts.answer)

@@ -191,6 +191,20 @@ class Suite(Protocol):
         ...
 
 
+def task_by_name(tasks: Mapping[str, AnyTask], suite: str, dataset: str, split: str) -> AnyTask:
+    """The task called ``dataset`` of a suite that lists its tasks by name (kernels, circuit).
+
+    Raises:
+        SettingError: ``datasets`` for an unknown task, ``split`` for another split than the task's.
+    """
+    found = tasks.get(dataset)
+    if found is None:
+        raise SettingError("datasets", f"unknown {suite} task {dataset!r}; known: {', '.join(tasks)}")
+    if split != found.split:
+        raise SettingError("split", f"{suite}/{dataset} has only the split {found.split!r}")
+    return found
+
+
 TaskFactory = Callable[[DatasetCard, str], AnyTask]
 
 

@@ -18,8 +18,9 @@ from harness.cli import main
 from harness.errors import InputError
 from harness.results import ResultsFile, canonical_bytes, parse_results, read_results
 from harness.suites.circuit import SUITE
-from harness.suites.circuit.cards import TOY_FOLDER, TOY_SEEDS, TOY_TASKS, toy_files
+from harness.suites.circuit.cards import TOY_FOLDER, TOY_TASKS, toy_files
 from harness.suites.circuit.ground_truth import read_ground_truth
+from harness.suites.circuit.spec import SEEDS
 from harness.suites.circuit.toy_task import load_toys
 
 METHODS = ("sae-codes", "activation-patching", "attribution-patching", "mean-diff")
@@ -54,7 +55,7 @@ def test_every_method_scores_every_toy_task_over_three_seeds(runs: dict[str, Res
         assert results.model.kind == "circuit" and results.model.id == method
         assert {r.task for r in results.results} == TOY_TASK_NAMES
         for result in results.results:
-            assert [r.seed for r in result.replicates] == list(TOY_SEEDS)
+            assert [r.seed for r in result.replicates] == list(SEEDS)
             assert 0.0 <= result.metrics["auc"] <= 1.0
             # at k = |ground truth| precision and recall are one number
             assert result.metrics["precision"] == result.metrics["recall"] == result.metrics["f1"]
@@ -107,7 +108,7 @@ def test_an_impossible_method_time_is_refused(runs: dict[str, ResultsFile], data
 
 
 def test_a_toy_file_that_is_not_the_committed_one_is_unverified(tmp_path: Path) -> None:
-    for seed in TOY_SEEDS:
+    for seed in SEEDS:
         for name in toy_files("induction-2l4h", seed):
             shutil.copy(TOY_FOLDER / name, tmp_path / name)
     assert load_toys("induction-2l4h", tmp_path).inputs.verified

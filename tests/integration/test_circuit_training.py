@@ -9,8 +9,6 @@ log-probability on held-out positive prompts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -20,16 +18,8 @@ from harness.circuits.training import INDUCTION_2L4H, train
 from harness.suites.circuit.build import HELD_OUT, derive_ground_truth, held_out_seed
 
 
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
-def test_retrained_induction_model_forms_its_mechanism(one_thread: None) -> None:
+def test_retrained_induction_model_forms_its_mechanism(one_torch_thread: None) -> None:
     model = train(INDUCTION_2L4H, seed=0).model
     subject = ToySubject(model)
     (problem,) = INDUCTION_2L4H.problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,16 +60,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         assert torch.equal(toy(tokens()), again(tokens()))
 
 
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Training is bit-for-bit only on one thread (the embedding gradient's sums are threaded)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_training_is_deterministic(one_thread: None) -> None:
+def test_training_is_deterministic(one_torch_thread: None) -> None:
     first = train(INDUCTION_2L4H, seed=3, steps=5).model
     second = train(INDUCTION_2L4H, seed=3, steps=5).model
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):

@@ -24,9 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import SettingError
 from harness.models.circuit_methods import CircuitMethodModel
-from harness.suites.base import AnyTask, BoardSpec, TaskSelection
+from harness.suites.base import AnyTask, BoardSpec, TaskSelection, task_by_name
 from harness.suites.circuit.cards import TOY_TASKS
 from harness.suites.circuit.paper_cards import PAPER_TASKS
 from harness.suites.circuit.paper_task import PaperCircuitTask, fits
@@ -55,14 +54,7 @@ class CircuitSuite:
         return tuple(self.tasks)
 
     def task(self, dataset: str, split: str) -> AnyTask:
-        found = self.tasks.get(dataset)
-        if found is None:
-            raise SettingError(
-                "datasets", f"unknown circuit task {dataset!r}; known: {', '.join(self.tasks)}"
-            )
-        if split != found.split:
-            raise SettingError("split", f"circuit/{dataset} has only the split {found.split!r}")
-        return found
+        return task_by_name(self.tasks, self.name, dataset, split)
 
     def select(self, data_root: Path, datasets: Sequence[str] | None, split: str | None) -> TaskSelection:
         names = list(datasets) if datasets else list(self.tasks)

@@ -9,17 +9,12 @@ reports ``verified`` only on exactly these bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from harness.data.cards import DatasetCard, SplitCard
+from harness.suites.circuit.spec import SEEDS, TaskSpec, both
 
 TOY_FOLDER = Path(__file__).parent / "toys"
-TOY_SEEDS = (0, 1, 2)
-"""Replicate s uses the model trained from seed s and the method prompts drawn from seed s."""
-
-Variant = Literal["mean", "contrast"]
 
 
 def toy_files(toy: str, seed: int) -> tuple[str, str, str]:
@@ -54,7 +49,7 @@ TOY_HEADS = {"induction-2l4h": 8, "mix4-3l8h": 24}
 
 
 def toy_card(toy: str) -> DatasetCard:
-    members = {name: CHECKSUMS[name] for seed in TOY_SEEDS for name in toy_files(toy, seed)}
+    members = {name: CHECKSUMS[name] for seed in SEEDS for name in toy_files(toy, seed)}
     return DatasetCard(
         id=f"circuit/{toy}",
         name=toy,
@@ -63,36 +58,18 @@ def toy_card(toy: str) -> DatasetCard:
         bundled=True,
         licence="Apache-2.0 (trained by this project)",
         url="built here: harness circuit train-toy " + toy,
-        splits={
-            "test": SplitCard(members=members, counts={"seeds": len(TOY_SEEDS), "heads": TOY_HEADS[toy]})
-        },
+        splits={"test": SplitCard(members=members, counts={"seeds": len(SEEDS), "heads": TOY_HEADS[toy]})},
     )
 
 
 TOY_CARDS = {toy: toy_card(toy) for toy in TOY_HEADS}
 
 
-@dataclass(frozen=True)
-class ToyTaskSpec:
-    """One task of the toy track: a toy model, one of its problems, and which ground truth scores it."""
-
-    dataset: str
-    toy: str
-    problem: str
-    variant: Variant
-
-
-def _both(dataset: str, toy: str, problem: str) -> tuple[ToyTaskSpec, ToyTaskSpec]:
-    return ToyTaskSpec(dataset, toy, problem, "mean"), ToyTaskSpec(
-        f"{dataset}-contrast", toy, problem, "contrast"
-    )
-
-
-TOY_TASKS: tuple[ToyTaskSpec, ...] = (
-    ToyTaskSpec("toy-induction", "induction-2l4h", "induction", "mean"),
-    *_both("toy-ioi", "mix4-3l8h", "ioi"),
-    *_both("toy-greater-than", "mix4-3l8h", "greater-than"),
-    *_both("toy-docstring", "mix4-3l8h", "docstring"),
+TOY_TASKS: tuple[TaskSpec, ...] = (
+    TaskSpec("toy-induction", "induction-2l4h", "induction", "mean"),
+    *both("toy-ioi", "mix4-3l8h", "ioi", "mean", "contrast"),
+    *both("toy-greater-than", "mix4-3l8h", "greater-than", "mean", "contrast"),
+    *both("toy-docstring", "mix4-3l8h", "docstring", "mean", "contrast"),
 )
 """``circuit/toy-<problem>`` is scored against the mean-ablation circuit, ``...-contrast`` against the
 circuit under patching from the negative prompts (the two can differ: CIRCUITS.md §3b).

@@ -13,20 +13,13 @@ weights are the user's (``--lm-path``); no card lists them, so a paper run is ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from harness.circuits.paper import PAPER_SUBJECTS
 from harness.data.cards import DatasetCard, SplitCard
+from harness.suites.circuit.spec import PAIRS, SEEDS, TaskSpec, both
 
 PAPER_FOLDER = Path(__file__).parent / "ground_truth"
-PAPER_SEEDS = (0, 1, 2)
-"""Replicate s runs the method with seed s on prompts drawn from ``build.method_seed(s)``."""
-PAIRS = 250
-"""Prompt pairs a method sees per replicate: the paper's 250 positive and 250 negative prompts."""
-
-Variant = Literal["oneill2024", "acdc"]
 
 
 def ground_truth_name(subject: str) -> str:
@@ -54,7 +47,7 @@ def paper_card(subject: str) -> DatasetCard:
         splits={
             "test": SplitCard(
                 members={name: PAPER_CHECKSUMS[name]},
-                counts={"seeds": len(PAPER_SEEDS), "heads": layers * heads, "pairs": PAIRS},
+                counts={"seeds": len(SEEDS), "heads": layers * heads, "pairs": PAIRS},
             )
         },
     )
@@ -63,26 +56,10 @@ def paper_card(subject: str) -> DatasetCard:
 PAPER_CARDS = {subject: paper_card(subject) for subject in PAPER_SUBJECTS}
 
 
-@dataclass(frozen=True)
-class PaperTaskSpec:
-    """One task of the paper track: a subject, one of its problems, and which published list scores it."""
-
-    dataset: str
-    subject: str
-    problem: str
-    variant: Variant
-
-
-def _both(dataset: str, subject: str, problem: str) -> tuple[PaperTaskSpec, PaperTaskSpec]:
-    return PaperTaskSpec(dataset, subject, problem, "oneill2024"), PaperTaskSpec(
-        f"{dataset}-acdc", subject, problem, "acdc"
-    )
-
-
-PAPER_TASKS: tuple[PaperTaskSpec, ...] = (
-    *_both("paper-ioi", "gpt2-small", "ioi"),
-    *_both("paper-greater-than", "gpt2-small", "greater-than"),
-    *_both("paper-docstring", "attn-only-4l", "docstring"),
+PAPER_TASKS: tuple[TaskSpec, ...] = (
+    *both("paper-ioi", "gpt2-small", "ioi", "oneill2024", "acdc"),
+    *both("paper-greater-than", "gpt2-small", "greater-than", "oneill2024", "acdc"),
+    *both("paper-docstring", "attn-only-4l", "docstring", "oneill2024", "acdc"),
 )
 """``circuit/paper-<problem>`` is scored against the list the paper uses (``oneill2024``),
 ``...-acdc`` against ACDC's."""

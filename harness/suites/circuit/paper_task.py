@@ -5,7 +5,7 @@ docstring on attn-only-4l, scored against the published circuits (``paper_cards.
 are the user's, read from the method model's ``lm_path`` (``harness run --lm-path DIR``); this
 machine has none, so the tests run it on a randomly initialised GPT-2-shaped model.
 
-For each seed s of ``PAPER_SEEDS`` (a replicate): ``pairs`` prompt pairs (the paper's 250) drawn
+For each seed s of ``SEEDS`` (a replicate): ``pairs`` prompt pairs (the paper's 250) drawn
 from ``build.method_seed(s)``, the method run with seed s, its head scores scored against the
 circuit (ROC AUC, precision, recall and F1 at k = |circuit|, seconds), as the toy track does. The
 results record the sha256 of every weight file beside the ground truth's; no card lists official
@@ -34,21 +34,14 @@ from harness.circuits.paper import (
 from harness.circuits.subject import Subject
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, SettingError
-from harness.metrics.measures import Measure, measure
 from harness.models.circuit_methods import CircuitMethodModel
 from harness.results import Inputs, Replicate, TaskResult
 from harness.suites.base import Scores
 from harness.suites.circuit.build import method_seed
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
-from harness.suites.circuit.paper_cards import (
-    PAIRS,
-    PAPER_CARDS,
-    PAPER_FOLDER,
-    PAPER_SEEDS,
-    PaperTaskSpec,
-    ground_truth_name,
-)
+from harness.suites.circuit.paper_cards import PAPER_CARDS, PAPER_FOLDER, ground_truth_name
 from harness.suites.circuit.scoring import check_scores, means, pack, replicate_metrics
+from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
 from harness.timing import Timer
 from harness.types import JSONValue
 
@@ -139,7 +132,7 @@ class PaperData:
         files = {ground_truth_name(self.subject): self.ground_truth_sha256}
         files |= {f"lm/{name}": sha for name, sha in self.subject_files.items()}
         counts = {
-            "seeds": len(PAPER_SEEDS),
+            "seeds": len(SEEDS),
             "heads": self.ground_truth.n_layers * self.ground_truth.n_heads,
             "pairs": self.pairs,
         }
@@ -148,29 +141,17 @@ class PaperData:
 
 
 @dataclass(frozen=True)
-class PaperCircuitTask:
+class PaperCircuitTask(CircuitTask):
     """One paper task on a user's subject against one published list; model: a ``CircuitMethodModel``.
 
     ``pairs``: prompt pairs per replicate (the paper's 250; tests use fewer).
     """
 
-    spec: PaperTaskSpec
     pairs: int = PAIRS
-    split: str = "test"
-    main_metric: str = "auc"
-    version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"circuit/{self.spec.dataset}"
 
     @property
     def card(self) -> DatasetCard:
         return PAPER_CARDS[self.spec.subject]
-
-    @property
-    def measures(self) -> tuple[Measure, ...]:
-        return tuple(measure(name) for name in ("auc", "auc_edge", "precision", "recall", "f1", "seconds"))
 
     def settings(self) -> dict[str, JSONValue]:
         truth, _ = committed_ground_truth(self.spec.subject)
@@ -183,7 +164,7 @@ class PaperCircuitTask:
             "ground_truth": self.spec.variant,
             "pairs": self.pairs,
             "prompt_seed": "2000000 + seed",
-            "seeds": list(PAPER_SEEDS),
+            "seeds": list(SEEDS),
             "k": "|ground truth|",
             "paper_reference": {key: reference[key] for key in sorted(reference)},
         }
@@ -231,7 +212,7 @@ class PaperCircuitTask:
         data.subject_files.update(files)
         members = self.members(data)
         nodes, edges, replicates = [], [], []
-        for seed in PAPER_SEEDS:
+        for seed in SEEDS:
             prompts = problem.sample(self.pairs, torch.Generator().manual_seed(method_seed(seed)))
             with timer("method"):
                 start = time.perf_counter()
@@ -258,5 +239,5 @@ class PaperCircuitTask:
             this install does not have, so they themselves cannot be re-derived.
         """
         local = data if data is not None else self.load(Path())
-        check_scores(result, PAPER_SEEDS, [self.members(local)] * len(PAPER_SEEDS), self.name)
+        check_scores(result, SEEDS, [self.members(local)] * len(SEEDS), self.name)
         return False

@@ -1,6 +1,6 @@
 """``circuit/toy-<problem>[-contrast]``: a method's head scores on a committed toy model, against its circuit.
 
-For each seed s of ``TOY_SEEDS`` (a replicate): the toy model trained from seed s, 250 prompt pairs of
+For each seed s of ``SEEDS`` (a replicate): the toy model trained from seed s, 250 prompt pairs of
 the problem drawn from ``build.method_seed(s)`` (never the held-out prompts that defined the ground
 truth), the method run with seed s, and its head scores scored against the circuit of that model
 (``mean``: mean-ablation; ``contrast``: patching from the negatives). Activation patching uses the
@@ -21,19 +21,16 @@ from harness.circuits.subject import ToySubject
 from harness.circuits.training import TOYS
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, FieldError
-from harness.metrics.measures import Measure, measure
 from harness.models.circuit_methods import CircuitMethodModel
 from harness.results import Inputs, Replicate, TaskResult
 from harness.suites.base import Scores
 from harness.suites.circuit.build import method_seed
-from harness.suites.circuit.cards import TOY_CARDS, TOY_FOLDER, TOY_SEEDS, ToyTaskSpec, toy_files
+from harness.suites.circuit.cards import TOY_CARDS, TOY_FOLDER, toy_files
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
 from harness.suites.circuit.scoring import check_scores, means, pack, replicate_metrics
+from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
 from harness.timing import Timer
 from harness.types import JSONValue
-
-PAIRS = 250
-"""Prompt pairs a method sees per replicate: the paper's 250 positive and 250 negative prompts."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ def load_toys(toy: str, folder: Path = TOY_FOLDER) -> ToyData:
     """
     files: dict[str, str] = {}
     models, truths = [], []
-    for seed in TOY_SEEDS:
+    for seed in SEEDS:
         weights, config, truth = (folder / name for name in toy_files(toy, seed))
         for path in (weights, config, truth):
             if not path.is_file():
@@ -64,54 +61,41 @@ def load_toys(toy: str, folder: Path = TOY_FOLDER) -> ToyData:
         truths.append(read_ground_truth(truth))
     card = TOY_CARDS[toy]
     inputs = inputs_record(
-        card, "test", files, {"seeds": len(TOY_SEEDS), "heads": models[0].config.n_total_heads}
+        card, "test", files, {"seeds": len(SEEDS), "heads": models[0].config.n_total_heads}
     )
     return ToyData(inputs, tuple(models), tuple(truths))
 
 
 @dataclass(frozen=True)
-class ToyCircuitTask:
+class ToyCircuitTask(CircuitTask):
     """One problem of a toy model scored against one of its ground truths; model: a ``CircuitMethodModel``."""
-
-    spec: ToyTaskSpec
-    split: str = "test"
-    main_metric: str = "auc"
-    version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"circuit/{self.spec.dataset}"
 
     @property
     def card(self) -> DatasetCard:
-        return TOY_CARDS[self.spec.toy]
-
-    @property
-    def measures(self) -> tuple[Measure, ...]:
-        return tuple(measure(name) for name in ("auc", "auc_edge", "precision", "recall", "f1", "seconds"))
+        return TOY_CARDS[self.spec.subject]
 
     def settings(self) -> dict[str, JSONValue]:
         return {
-            "toy": self.spec.toy,
+            "toy": self.spec.subject,
             "problem": self.spec.problem,
             "ground_truth": self.spec.variant,
             "pairs": PAIRS,
             "prompt_seed": "2000000 + seed",
-            "seeds": list(TOY_SEEDS),
+            "seeds": list(SEEDS),
             "k": "|ground truth|",
         }
 
     def load(self, data_root: Path) -> ToyData:
-        return load_toys(self.spec.toy)
+        return load_toys(self.spec.subject)
 
     def members(self, data: ToyData) -> list[list[bool]]:
         return [truth.members(self.spec.problem, self.spec.variant) for truth in data.ground_truth]
 
     def evaluate(self, model: CircuitMethodModel, data: ToyData, timer: Timer) -> Scores:
-        problem = TOYS[self.spec.toy].problem(self.spec.problem)
+        problem = TOYS[self.spec.subject].problem(self.spec.problem)
         members = self.members(data)
         nodes, edges, replicates = [], [], []
-        for index, seed in enumerate(TOY_SEEDS):
+        for index, seed in enumerate(SEEDS):
             prompts = problem.sample(PAIRS, torch.Generator().manual_seed(method_seed(seed)))
             subject = ToySubject(data.models[index])
             with timer("method"):
@@ -137,5 +121,5 @@ class ToyCircuitTask:
             raise FieldError(
                 "inputs", f"{self.name} needs its committed toy files, and this install lacks them"
             )
-        check_scores(result, TOY_SEEDS, self.members(data), self.name)
+        check_scores(result, SEEDS, self.members(data), self.name)
         return data.inputs.verified and result.inputs.files == data.inputs.files

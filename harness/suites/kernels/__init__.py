@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.data.files import locate
-from harness.errors import SettingError
 from harness.models.kernel_models import AttentionModel, QuantizerModel
-from harness.suites.base import AnyTask, BoardSpec, TaskSelection
+from harness.suites.base import AnyTask, BoardSpec, TaskSelection, task_by_name
 from harness.suites.beir.cards import SCIFACT
 from harness.suites.beir.task import RetrievalTask
 from harness.suites.kernels.attention_task import CPU_SHAPES, GPU_SHAPES, AttentionTask
@@ -62,14 +61,7 @@ class KernelsSuite:
         return tuple(self.tasks)
 
     def task(self, dataset: str, split: str) -> AnyTask:
-        found = self.tasks.get(dataset)
-        if found is None:
-            raise SettingError(
-                "datasets", f"unknown kernels task {dataset!r}; known: {', '.join(self.tasks)}"
-            )
-        if split != found.split:
-            raise SettingError("split", f"kernels/{dataset} has only the split {found.split!r}")
-        return found
+        return task_by_name(self.tasks, self.name, dataset, split)
 
     def select(self, data_root: Path, datasets: Sequence[str] | None, split: str | None) -> TaskSelection:
         names = list(datasets) if datasets else [name for name in self.tasks if name not in ON_REQUEST]
