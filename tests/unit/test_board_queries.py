@@ -274,9 +274,10 @@ def test_significance_of_retrieval_cells_uses_their_per_query_values(engine: Eng
 
 
 def test_suite_names_put_the_registered_suites_first(engine: Engine) -> None:
-    assert bq.suite_names(engine, registry.SUITES) == ["beir", "sts", "glue", "kernels"]
+    registered = ["beir", "sts", "glue", "kernels", "circuit"]
+    assert bq.suite_names(engine, registry.SUITES) == registered
     store.ingest(engine, make_results("m", suite="aaa-legacy"))
-    assert bq.suite_names(engine, registry.SUITES) == ["beir", "sts", "glue", "kernels", "aaa-legacy"]
+    assert bq.suite_names(engine, registry.SUITES) == [*registered, "aaa-legacy"]
 
 
 def test_breakdown_has_a_row_per_task_result_with_the_suite_rates() -> None:

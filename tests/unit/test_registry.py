@@ -18,6 +18,7 @@ from harness.suites.base import CardSuite
 from harness.suites.beir import SUITE as BEIR
 from harness.suites.beir.cards import CARDS
 from harness.suites.beir.task import RetrievalTask
+from harness.suites.circuit import SUITE as CIRCUIT
 from harness.suites.glue import SUITE as GLUE
 from harness.suites.kernels import SUITE as KERNELS
 from harness.suites.sts import SUITE as STS
@@ -40,6 +41,7 @@ def test_an_unknown_model_lists_the_builtins(options: ModelOptions) -> None:
     assert set(registry.MODELS) == {
         "bm25-flat", "bm25-multifield", "bm25s", "all-MiniLM-L6-v2", "all-mpnet-base-v2", "m2v-minilm",
         "hyper", "lowrank", "pq", "lowrank-pq", "faiss-pq",
+        "sae-codes", "activation-patching", "attribution-patching", "mean-diff",
     }  # fmt: skip
 
 
@@ -117,7 +119,8 @@ def test_an_encoder_becomes_a_dense_retriever() -> None:
 
 
 def test_the_registered_suites() -> None:
-    assert dict(registry.SUITES) == {"beir": BEIR, "sts": STS, "glue": GLUE, "kernels": KERNELS}
+    expected = {"beir": BEIR, "sts": STS, "glue": GLUE, "kernels": KERNELS, "circuit": CIRCUIT}
+    assert dict(registry.SUITES) == expected
     for name, suite in registry.SUITES.items():
         assert suite.name == name
         assert registry.suite(name) is suite

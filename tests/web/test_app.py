@@ -218,7 +218,7 @@ def test_filters(app: AppTest) -> None:
 
 def test_empty_suite_says_so(app: AppTest) -> None:
     at = ran(app)
-    assert at.radio(key="suite").options == list(SUITES) == ["beir", "sts", "glue", "kernels"]
+    assert at.radio(key="suite").options == list(SUITES) == ["beir", "sts", "glue", "kernels", "circuit"]
     at.radio(key="suite").set_value("sts")
     at = ran(at)
     assert any("No results in suite **sts** yet" in info.value for info in at.info)
