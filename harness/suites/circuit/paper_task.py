@@ -15,7 +15,6 @@ weight hashes, so a paper run is never ``verified``.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -35,12 +34,12 @@ from harness.circuits.subject import Subject
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, SettingError
 from harness.models.circuit_methods import CircuitMethodModel
-from harness.results import Inputs, Replicate, TaskResult
+from harness.results import Inputs, TaskResult
 from harness.suites.base import Scores
 from harness.suites.circuit.build import method_seed
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
 from harness.suites.circuit.paper_cards import PAPER_CARDS, PAPER_FOLDER, ground_truth_name
-from harness.suites.circuit.scoring import check_scores, means, pack, replicate_metrics
+from harness.suites.circuit.scoring import Replication, check_scores, score_replicates
 from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
 from harness.timing import Timer
 from harness.types import JSONValue
@@ -211,24 +210,17 @@ class PaperCircuitTask(CircuitTask):
         data.subject_files.clear()
         data.subject_files.update(files)
         members = self.members(data)
-        nodes, edges, replicates = [], [], []
-        for seed in SEEDS:
-            prompts = problem.sample(self.pairs, torch.Generator().manual_seed(method_seed(seed)))
-            with timer("method"):
-                start = time.perf_counter()
-                scores = model.method.score(subject, problem.metric, prompts, seed)
-                seconds = time.perf_counter() - start
-            node = scores.node.tolist()
-            edge = None if scores.edge is None else scores.edge.tolist()
-            nodes.append(node)
-            if edge is not None:
-                edges.append(edge)
-            replicates.append(Replicate(seed=seed, metrics=replicate_metrics(node, members, edge, seconds)))
-        return Scores(
-            metrics=means(replicates),
-            predictions=pack(nodes, edges or None),
-            replicates=tuple(replicates),
+        replications = (
+            Replication(
+                seed,
+                subject,
+                problem.metric,
+                problem.sample(self.pairs, torch.Generator().manual_seed(method_seed(seed))),
+                members,
+            )
+            for seed in SEEDS
         )
+        return score_replicates(model.method, replications, timer)
 
     def check(self, result: TaskResult, data: PaperData | None) -> bool:
         """Every quality metric recomputed from the head scores and the committed published circuit.

@@ -10,12 +10,19 @@ metric from them and the committed ground truth; ``seconds`` is a timing, bounde
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from harness.circuits.methods import Method
+from harness.circuits.problems import PromptSet
+from harness.circuits.subject import Metric, Subject
 from harness.errors import FieldError
 from harness.metrics.circuit import precision_recall_f1, roc_auc
 from harness.results import Predictions, Replicate, TaskResult
+from harness.suites.base import Scores
 from harness.suites.checks import check_recomputed
+from harness.timing import Timer
 
 QUALITY = ("auc", "precision", "recall", "f1")
 METRICS = (*QUALITY, "seconds")
@@ -29,6 +36,37 @@ def replicate_metrics(
     if edge is not None:
         metrics["auc_edge"] = roc_auc(edge, members)
     return metrics | {"seconds": seconds}
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What one seed of a circuit task runs the method on, and the circuit it is scored against."""
+
+    seed: int
+    subject: Subject
+    metric: Metric
+    prompts: PromptSet
+    members: Sequence[bool]
+
+
+def score_replicates(method: Method, replications: Iterable[Replication], timer: Timer) -> Scores:
+    """Run ``method`` once per seed (timed as the ``method`` phase and as each replicate's ``seconds``)."""
+    nodes, edges, replicates = [], [], []
+    for run in replications:
+        with timer("method"):
+            start = time.perf_counter()
+            scores = method.score(run.subject, run.metric, run.prompts, run.seed)
+            seconds = time.perf_counter() - start
+        node = scores.node.tolist()
+        edge = None if scores.edge is None else scores.edge.tolist()
+        nodes.append(node)
+        if edge is not None:
+            edges.append(edge)
+        metrics = replicate_metrics(node, run.members, edge, seconds)
+        replicates.append(Replicate(seed=run.seed, metrics=metrics))
+    return Scores(
+        metrics=means(replicates), predictions=pack(nodes, edges or None), replicates=tuple(replicates)
+    )
 
 
 def means(replicates: Sequence[Replicate]) -> dict[str, float]:

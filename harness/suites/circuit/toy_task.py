@@ -10,7 +10,6 @@ an upper bound, not a competitor (CIRCUITS.md §3b).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +21,12 @@ from harness.circuits.training import TOYS
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, FieldError
 from harness.models.circuit_methods import CircuitMethodModel
-from harness.results import Inputs, Replicate, TaskResult
+from harness.results import Inputs, TaskResult
 from harness.suites.base import Scores
 from harness.suites.circuit.build import method_seed
 from harness.suites.circuit.cards import TOY_CARDS, TOY_FOLDER, toy_files
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
-from harness.suites.circuit.scoring import check_scores, means, pack, replicate_metrics
+from harness.suites.circuit.scoring import Replication, check_scores, score_replicates
 from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
 from harness.timing import Timer
 from harness.types import JSONValue
@@ -93,27 +92,17 @@ class ToyCircuitTask(CircuitTask):
 
     def evaluate(self, model: CircuitMethodModel, data: ToyData, timer: Timer) -> Scores:
         problem = TOYS[self.spec.subject].problem(self.spec.problem)
-        members = self.members(data)
-        nodes, edges, replicates = [], [], []
-        for index, seed in enumerate(SEEDS):
-            prompts = problem.sample(PAIRS, torch.Generator().manual_seed(method_seed(seed)))
-            subject = ToySubject(data.models[index])
-            with timer("method"):
-                start = time.perf_counter()
-                scores = model.method.score(subject, problem.metric, prompts, seed)
-                seconds = time.perf_counter() - start
-            node = scores.node.tolist()
-            edge = None if scores.edge is None else scores.edge.tolist()
-            nodes.append(node)
-            if edge is not None:
-                edges.append(edge)
-            metrics = replicate_metrics(node, members[index], edge, seconds)
-            replicates.append(Replicate(seed=seed, metrics=metrics))
-        return Scores(
-            metrics=means(replicates),
-            predictions=pack(nodes, edges or None),
-            replicates=tuple(replicates),
+        replications = (
+            Replication(
+                seed,
+                ToySubject(toy),
+                problem.metric,
+                problem.sample(PAIRS, torch.Generator().manual_seed(method_seed(seed))),
+                members,
+            )
+            for seed, toy, members in zip(SEEDS, data.models, self.members(data), strict=True)
         )
+        return score_replicates(model.method, replications, timer)
 
     def check(self, result: TaskResult, data: ToyData | None) -> bool:
         """Every quality metric recomputed from the head scores and the committed ground truth."""
