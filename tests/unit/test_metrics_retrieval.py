@@ -226,7 +226,8 @@ def test_truncate_keeps_top_k_in_trec_order() -> None:
 
 # ---- the measures table (harness.metrics.measures) -------------------------------------------------
 
-WHOLE = {"spearman", "pearson", "accuracy", "f1", "f1_macro", "mcc", "auc"}
+WHOLE = {"spearman", "pearson", "accuracy", "f1", "f1_macro", "mcc", "auc", "precision", "recall", "auc_edge"}
+"""Whole-set measures; precision, recall and auc_edge are the circuit suite's (at |ground truth|)."""
 SIGNED = {"spearman", "pearson", "mcc"}
 BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
 
@@ -265,6 +266,9 @@ def test_measures_table_holds_the_whole_set_measures() -> None:
         "f1_macro": "F1 (macro)",
         "mcc": "MCC",
         "auc": "AUC",
+        "precision": "P@|GT|",
+        "recall": "R@|GT|",
+        "auc_edge": "AUC (edge variant)",
     }
 
 
