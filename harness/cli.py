@@ -326,6 +326,7 @@ def cmd_circuit(args: argparse.Namespace, console: Console) -> int:
 
     import torch
 
+    from harness.circuits.ablation import head_name
     from harness.circuits.training import TOYS
     from harness.suites.circuit.build import build_toy
 
@@ -345,7 +346,7 @@ def cmd_circuit(args: argparse.Namespace, console: Console) -> int:
     )
     for problem, variants in built.circuits.items():
         for kind, circuit in variants.items():
-            heads = " ".join(f"{h // spec.config.n_heads}.{h % spec.config.n_heads}" for h in circuit.heads)
+            heads = " ".join(head_name(h, spec.config.n_heads) for h in circuit.heads)
             console.print(
                 f"{problem} ({kind}): {len(circuit.heads)} heads, "
                 f"faithfulness {circuit.faithfulness:.3f}: {heads}"

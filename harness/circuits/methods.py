@@ -198,7 +198,6 @@ class SaeCodes:
     learning_rate: float = 1e-3
     n_examples: int = 10
     position: str = "mean"
-    pair_score_mentions: str = "n_heads**2 / 2"
 
     def parameters(self) -> dict[str, int | float | str]:
         return {
@@ -209,8 +208,8 @@ class SaeCodes:
             "n_examples": self.n_examples,
             "position": self.position,
             "node_score": "positive-only codes per head, softmax over heads",
-            "edge_score": f"head mentions among the first {self.pair_score_mentions} of pairs ranked by "
-            "positive-only code pairs",
+            "edge_score": "head mentions among the first n_heads**2 / 2 of pairs ranked by positive-only "
+            "code pairs",
         }
 
     def vectors(self, subject: Subject, tokens: Tensor) -> Tensor:

@@ -15,7 +15,6 @@ heads (activation patching).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -148,7 +147,3 @@ def load(weights: Path, config: Path) -> AttentionOnlyTransformer:
     model.load_state_dict(load_file(str(weights)))
     model.eval()
     return model
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 import torch
 from torch import Tensor, nn
 
+from harness.circuits import PAPER_SUBJECTS
 from harness.circuits.model import Intervention
 from harness.circuits.problems import PromptSet
 from harness.circuits.subject import Subject
@@ -51,9 +52,6 @@ T = TypeVar("T")
 
 TL_EXTRA = "pip install -e '.[circuit-tl]'"
 """How to get TransformerLens (``transformer-lens>=3.9,<4``: 4.x removed ``HookedTransformer``)."""
-
-PAPER_SUBJECTS: dict[str, tuple[int, int]] = {"gpt2-small": (12, 12), "attn-only-4l": (4, 8)}
-"""The paper's subjects and their (layers, heads): the shapes the published head lists are for."""
 
 
 class LmFolderError(ValueError):

@@ -15,7 +15,8 @@ import torch
 from harness.circuits.ablation import keep_metric, replacement_of
 from harness.circuits.subject import ToySubject
 from harness.circuits.training import INDUCTION_2L4H, train
-from harness.suites.circuit.build import HELD_OUT, derive_ground_truth, held_out_seed
+from harness.suites.circuit.build import HELD_OUT, derive_ground_truth
+from harness.suites.circuit.spec import held_out_seed
 
 
 @pytest.mark.slow

@@ -14,23 +14,17 @@ from pathlib import Path
 import torch
 
 from harness.circuits.ablation import THRESHOLD, Circuit, Replacement, find_circuit, head_name
-from harness.circuits.model import AttentionOnlyTransformer, save, sha256_of
+from harness.circuits.model import AttentionOnlyTransformer, save
 from harness.circuits.subject import ToySubject
 from harness.circuits.training import ToySpec, train
+from harness.models.dense import file_sha256
 from harness.suites.circuit.cards import toy_files
 from harness.suites.circuit.ground_truth import CircuitList, GroundTruthFile, write_ground_truth
+from harness.suites.circuit.spec import held_out_seed
 
 HELD_OUT = 500
 """Held-out prompts per ground truth (CIRCUITS.md §3b used 500)."""
 REPLACEMENTS: tuple[Replacement, ...] = ("mean", "contrast")
-
-
-def held_out_seed(model_seed: int) -> int:
-    return 1_000_000 + model_seed
-
-
-def method_seed(replicate_seed: int) -> int:
-    return 2_000_000 + replicate_seed
 
 
 def command(spec: ToySpec, seed: int) -> str:
@@ -89,7 +83,7 @@ def build_toy(
     trained = train(spec, seed, progress)
     weights_name, config_name, truth_name = toy_files(spec.name, seed)
     weights, config = save(trained.model, folder, f"{spec.name}-seed{seed}")
-    ground_truth, found = derive_ground_truth(spec, seed, trained.model, sha256_of(weights))
+    ground_truth, found = derive_ground_truth(spec, seed, trained.model, file_sha256(weights))
     write_ground_truth(folder / truth_name, ground_truth)
-    files = {name: sha256_of(folder / name) for name in (weights_name, config_name, truth_name)}
+    files = {name: file_sha256(folder / name) for name in (weights_name, config_name, truth_name)}
     return Built(files, trained.seconds, trained.final_loss, found)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.circuits.paper import PAPER_SUBJECTS
+from harness.circuits import PAPER_SUBJECTS
 from harness.data.cards import DatasetCard, SplitCard
 from harness.suites.circuit.spec import PAIRS, SEEDS, TaskSpec, both
 

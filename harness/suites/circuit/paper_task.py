@@ -6,7 +6,7 @@ are the user's, read from the method model's ``lm_path`` (``harness run --lm-pat
 machine has none, so the tests run it on a randomly initialised GPT-2-shaped model.
 
 For each seed s of ``SEEDS`` (a replicate): ``pairs`` prompt pairs (the paper's 250) drawn
-from ``build.method_seed(s)``, the method run with seed s, its head scores scored against the
+from ``spec.method_seed(s)``, the method run with seed s, its head scores scored against the
 circuit (ROC AUC, precision, recall and F1 at k = |circuit|, seconds), as the toy track does. The
 results record the sha256 of every weight file beside the ground truth's; no card lists official
 weight hashes, so a paper run is never ``verified``.
@@ -14,35 +14,27 @@ weight hashes, so a paper run is never ``verified``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from harness.circuits.paper import (
-    PROBLEMS,
-    LmFolder,
-    LmFolderError,
-    PaperProblem,
-    inspect_lm,
-    load_subject,
-    weight_files,
-)
-from harness.circuits.subject import Subject
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, SettingError
 from harness.models.circuit_methods import CircuitMethodModel
+from harness.models.dense import file_sha256
 from harness.results import Inputs, TaskResult
 from harness.suites.base import Scores
-from harness.suites.circuit.build import method_seed
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
 from harness.suites.circuit.paper_cards import PAPER_CARDS, PAPER_FOLDER, ground_truth_name
 from harness.suites.circuit.scoring import Replication, check_scores, score_replicates
-from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
+from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask, method_seed
 from harness.timing import Timer
 from harness.types import JSONValue
+
+if TYPE_CHECKING:
+    from harness.circuits.paper import LmFolder, PaperProblem
+    from harness.circuits.subject import Subject
 
 PROMPTS: dict[str, str] = {
     "ioi": "ABBA and BABA templates (20 forms of 15 one-token pieces after BOS), three distinct names, a "
@@ -61,21 +53,14 @@ HEAD_RESULTS: dict[str, str] = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    """sha256 of a file read in 1 MiB blocks (weights are hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def lm_folder(path: Path) -> LmFolder:
     """The paper subject in ``path``, from its ``config.json``.
 
     Raises:
         SettingError: ``lm_path``: the folder holds neither GPT-2 small nor attn-only-4l.
     """
+    from harness.circuits.paper import LmFolderError, inspect_lm  # torch: only on the paper track
+
     try:
         return inspect_lm(path)
     except LmFolderError as error:
@@ -104,7 +89,7 @@ def committed_ground_truth(subject: str) -> tuple[GroundTruthFile, str]:
     path = PAPER_FOLDER / ground_truth_name(subject)
     if not path.is_file():
         raise DataNotFound(f"circuit/{subject}", f"{path} is missing: reinstall the harness")
-    return read_ground_truth(path), sha256_file(path)
+    return read_ground_truth(path), file_sha256(path)
 
 
 @dataclass(frozen=True)
@@ -182,6 +167,8 @@ class PaperCircuitTask(CircuitTask):
         Raises:
             SettingError: ``lm_path``: missing, not this task's subject, or not loadable.
         """
+        from harness.circuits.paper import PROBLEMS, load_subject, weight_files
+
         if lm_path is None:
             raise SettingError("lm_path", f"{self.name} runs on a local language model folder: give it")
         folder = lm_folder(lm_path)
@@ -201,10 +188,12 @@ class PaperCircuitTask(CircuitTask):
                 f"{lm_path} loads {subject.n_layers} x {subject.n_heads} heads; "
                 f"the circuits are for {truth.n_layers} x {truth.n_heads}",
             )
-        files = {path.name: sha256_file(path) for path in weight_files(lm_path)}
+        files = {path.name: file_sha256(path) for path in weight_files(lm_path)}
         return subject, problem, files
 
     def evaluate(self, model: CircuitMethodModel, data: PaperData, timer: Timer) -> Scores:
+        import torch
+
         with timer("subject"):
             subject, problem, files = self.subject(model.lm_path, data)
         data.subject_files.clear()

@@ -13,16 +13,19 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from harness.circuits.methods import Method
-from harness.circuits.problems import PromptSet
-from harness.circuits.subject import Metric, Subject
 from harness.errors import FieldError
 from harness.metrics.circuit import precision_recall_f1, roc_auc
 from harness.results import Predictions, Replicate, TaskResult
 from harness.suites.base import Scores
 from harness.suites.checks import check_recomputed
 from harness.timing import Timer
+
+if TYPE_CHECKING:
+    from harness.circuits.methods import Method
+    from harness.circuits.problems import PromptSet
+    from harness.circuits.subject import Metric, Subject
 
 QUALITY = ("auc", "precision", "recall", "f1")
 METRICS = (*QUALITY, "seconds")

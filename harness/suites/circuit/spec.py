@@ -8,10 +8,20 @@ from harness.metrics.measures import Measure, measure
 
 SEEDS = (0, 1, 2)
 """Replicates. Toy track: seed s is the toy trained from seed s and the method prompts drawn from
-``build.method_seed(s)``; paper track: the prompts and the method's own seed."""
+``spec.method_seed(s)``; paper track: the prompts and the method's own seed."""
 PAIRS = 250
 """Prompt pairs a method sees per replicate: the paper's 250 positive and 250 negative prompts."""
 MEASURE_NAMES = ("auc", "auc_edge", "precision", "recall", "f1", "seconds")
+
+
+def held_out_seed(model_seed: int) -> int:
+    """The seed of the prompts that define a toy's ground truth (never shown to a method)."""
+    return 1_000_000 + model_seed
+
+
+def method_seed(replicate_seed: int) -> int:
+    """The seed of the prompts a method sees in replicate ``replicate_seed``."""
+    return 2_000_000 + replicate_seed
 
 
 def circuit_measures() -> tuple[Measure, ...]:

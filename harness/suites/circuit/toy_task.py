@@ -1,7 +1,7 @@
 """``circuit/toy-<problem>[-contrast]``: a method's head scores on a committed toy model, against its circuit.
 
 For each seed s of ``SEEDS`` (a replicate): the toy model trained from seed s, 250 prompt pairs of
-the problem drawn from ``build.method_seed(s)`` (never the held-out prompts that defined the ground
+the problem drawn from ``spec.method_seed(s)`` (never the held-out prompts that defined the ground
 truth), the method run with seed s, and its head scores scored against the circuit of that model
 (``mean``: mean-ablation; ``contrast``: patching from the negatives). Activation patching uses the
 contrast ground truth's own intervention, so on the ``-contrast`` tasks it is close to an oracle:
@@ -12,24 +12,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from harness.circuits.model import AttentionOnlyTransformer, load, sha256_of
-from harness.circuits.subject import ToySubject
-from harness.circuits.training import TOYS
 from harness.data.cards import DatasetCard, inputs_record
 from harness.errors import DataNotFound, FieldError
 from harness.models.circuit_methods import CircuitMethodModel
+from harness.models.dense import file_sha256
 from harness.results import Inputs, TaskResult
 from harness.suites.base import Scores
-from harness.suites.circuit.build import method_seed
 from harness.suites.circuit.cards import TOY_CARDS, TOY_FOLDER, toy_files
 from harness.suites.circuit.ground_truth import GroundTruthFile, read_ground_truth
 from harness.suites.circuit.scoring import Replication, check_scores, score_replicates
-from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask
+from harness.suites.circuit.spec import PAIRS, SEEDS, CircuitTask, method_seed
 from harness.timing import Timer
 from harness.types import JSONValue
+
+if TYPE_CHECKING:
+    from harness.circuits.model import AttentionOnlyTransformer
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,8 @@ def load_toys(toy: str, folder: Path = TOY_FOLDER) -> ToyData:
     Raises:
         DataNotFound: a committed file is missing (a broken install).
     """
+    from harness.circuits.model import load  # torch: only when a toy task runs
+
     files: dict[str, str] = {}
     models, truths = [], []
     for seed in SEEDS:
@@ -55,7 +56,7 @@ def load_toys(toy: str, folder: Path = TOY_FOLDER) -> ToyData:
                     f"circuit/{toy}",
                     f"{path} is missing: reinstall, or rebuild it with harness circuit train-toy {toy}",
                 )
-            files[path.name] = sha256_of(path)
+            files[path.name] = file_sha256(path)
         models.append(load(weights, config))
         truths.append(read_ground_truth(truth))
     card = TOY_CARDS[toy]
@@ -91,6 +92,11 @@ class ToyCircuitTask(CircuitTask):
         return [truth.members(self.spec.problem, self.spec.variant) for truth in data.ground_truth]
 
     def evaluate(self, model: CircuitMethodModel, data: ToyData, timer: Timer) -> Scores:
+        import torch
+
+        from harness.circuits.subject import ToySubject
+        from harness.circuits.training import TOYS
+
         problem = TOYS[self.spec.subject].problem(self.spec.problem)
         replications = (
             Replication(
