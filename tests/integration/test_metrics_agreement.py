@@ -1,8 +1,9 @@
-"""Our retrieval metrics against two other implementations on real runs (ir_measures cross-provider style).
+"""Our retrieval metrics against three other implementations on real runs (ir_measures cross-provider style).
 
 The runs are BM25 (bm25s, Lucene variant, k1=0.9, b=0.4, English stopwords and Snowball stemmer,
-top 1000) over Cranfield and CISI, every query. The peers are pytrec_eval (trec_eval in C) and
-ir_measures. A second run rounds every score to one decimal, so that many hits tie and only the
+top 1000) over Cranfield and CISI, every query. The peers are pytrec_eval (trec_eval in C),
+ir_measures, and the ``beir`` package's ``EvaluateRetrieval`` (what BEIR's own numbers come from).
+A second run rounds every score to one decimal, so that many hits tie and only the
 tie order (score descending, doc id descending) decides the ranking.
 
 ir_measures computes ``RR@k`` with its MS MARCO provider, which breaks ties by doc id *ascending*,
@@ -28,10 +29,12 @@ from ir_measures import AP, RR, P, R, nDCG
 
 from harness.data.classic import ClassicCollection, read_cisi, read_cranfield
 from harness.errors import InputError
-from harness.metrics.retrieval import ranked, retrieval_scores
+from harness.metrics.retrieval import drop_self_hits, ranked, retrieval_scores
 from harness.types import Qrels, Run
 
 TOLERANCE = 1e-9
+BEIR_ROUNDING = 5e-6 + 1e-12
+"""beir's ``EvaluateRetrieval`` rounds every mean to 5 decimals (beir/retrieval/evaluation.py, 2.2.0)."""
 
 # ours -> (trec_eval measure, pytrec_eval result key, ir_measures measure)
 TREC_MEASURES: dict[str, tuple[str, str, Any]] = {
@@ -137,6 +140,46 @@ def test_per_query_and_mean_agree_with_ir_measures(
         expected = {q: theirs[(str(measure), q)] for q in collection.qrels}
         assert max_difference(per_item[name], expected) <= TOLERANCE, name
         assert aggregate[name] == pytest.approx(theirs_mean[measure], abs=TOLERANCE), name
+
+
+def beir_means(qrels: Qrels, run: Run, ignore_identical_ids: bool) -> dict[str, float]:
+    """BEIR's evaluator (beir 2.2.0) on a copy of ``run``: it pops self-hits from the dict it is given."""
+    from beir.retrieval.evaluation import EvaluateRetrieval
+
+    copy = {qid: dict(hits) for qid, hits in run.items()}
+    ndcg, map_, recall, precision = EvaluateRetrieval.evaluate(
+        qrels, copy, [10, 100, 1000], ignore_identical_ids=ignore_identical_ids
+    )
+    mrr = EvaluateRetrieval.evaluate_custom(qrels, copy, [10], metric="mrr")
+    return {
+        "ndcg@10": ndcg["NDCG@10"],
+        "recall@100": recall["Recall@100"],
+        "recall@1000": recall["Recall@1000"],
+        "map@100": map_["MAP@100"],
+        "precision@10": precision["P@10"],
+        "mrr@10": mrr["MRR@10"],
+    }
+
+
+@pytest.mark.parametrize("variant", ["bm25", "bm25-rounded"])
+@pytest.mark.parametrize("ignore_identical_ids", [False, True])
+def test_means_agree_with_beir_evaluator(
+    collection: ClassicCollection, runs: dict[str, Run], variant: str, ignore_identical_ids: bool
+) -> None:
+    # beir divides by the queries of the run (trec_eval without -c), so the run holds exactly the
+    # judged queries. Cranfield's query ids and doc ids are both 1, 2, ...: with
+    # ignore_identical_ids beir drops those hits, as our drop_self_hits (Pyserini --remove-query) does.
+    run = {qid: runs[variant][qid] for qid in collection.qrels}
+    ours_run = drop_self_hits(run) if ignore_identical_ids else run
+    names = ["ndcg@10", "recall@100", "recall@1000", "map@100", "precision@10"]
+    # beir's MRR sorts by score alone (ties keep insertion order, not trec_eval's doc id descending)
+    names += ["mrr@10"] if variant == "bm25" else []
+    aggregate, _ = retrieval_scores(collection.qrels, ours_run, names)
+    theirs = beir_means(collection.qrels, run, ignore_identical_ids)
+    for name in names:
+        assert abs(aggregate[name] - theirs[name]) <= BEIR_ROUNDING, (name, aggregate[name], theirs[name])
+    if ignore_identical_ids:  # guard: the self-hits are there, and dropping them changes something
+        assert any(qid in hits for qid, hits in run.items())
 
 
 def test_rounded_run_has_ties_that_change_the_ranking(runs: dict[str, Run]) -> None:
