@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from harness.data.cards import DatasetCard
+    from harness.results import RunRef
+    from harness.runner import RunSink
 
 from harness import __version__
 from harness.errors import FieldError, HarnessError, InputError, Setting, SettingError, printable
@@ -108,9 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--suite", required=True, help="suite name (harness list suites)")
     run.add_argument(
-        "--datasets", help="comma-separated datasets of the suite (default: those found locally)"
+        "--datasets",
+        help="comma-separated datasets of the suite (default: those found locally); a path or NAME=PATH "
+        "runs your own data: a BEIR-layout folder or zip (beir), a TSV of sentence1, sentence2, score (sts)",
     )
     run.add_argument("--split", help="split of every dataset (default: each suite's, test)")
+    run.add_argument(
+        "--tasks",
+        help="mteb suite: comma-separated MTEB task names (SciFact,STS12) or module:Class task classes "
+        "(an alias of --datasets)",
+    )
     run.add_argument("--batch-size", type=_positive, default=64)
     run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
@@ -148,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="circuit suite, paper track: a local Hugging Face folder of GPT-2 small or attn-only-4l",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--save-run",
+        action="store_true",
+        help="write each retrieval task's top-k run (TREC, gzip) beside the results file",
+    )
 
     ingest = sub.add_parser(
         "ingest",
@@ -188,8 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     fetch = sub.add_parser("fetch", help="download a dataset (needs the internet), checksum verified")
-    fetch.add_argument("dataset", help="e.g. beir/scifact")
-    fetch.add_argument("--data-dir")
+    fetch.add_argument("dataset", help="e.g. beir/scifact, or beir/all for every public BEIR dataset")
+    fetch.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
+    fetch.add_argument(
+        "--mirror",
+        help="base URL replacing the publisher's host (e.g. file:///srv/beir/ or an institutional mirror); "
+        "the published MD5 still decides",
+    )
 
     submit = sub.add_parser("submit", help="check a results file from outside, file it and ingest it")
     submit.add_argument("file", help="the results file (JSON)")
@@ -202,6 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="submissions",
         help="where accepted files are stored as <digest>.json (default submissions/)",
     )
+    submit.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        help="a TREC run the file's predictions name (repeatable; default: runs beside the file), rescored",
+    )
+    _add_score_parser(sub)
 
     verify = sub.add_parser("verify", help="re-run a results file's model here and compare every metric")
     verify.add_argument("file", help="the results file (JSON)")
@@ -222,6 +249,40 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument(
         "--cache-dir", help="where models are built (default HARNESS_CACHE or the user cache)"
     )
+
+    importing = sub.add_parser(
+        "import", help="import published scores (MTEB result files, Pyserini 2CR) beside the measured ones"
+    )
+    import_sub = importing.add_subparsers(dest="import_kind", required=True)
+    for kind, what in (
+        ("mteb", "a folder in MTEB's results layout: <model>/<revision>/<Task>.json with model_meta.json"),
+        ("pyserini-2cr", "Pyserini's 2cr/beir.yaml"),
+        ("all", "(no path) re-import everything kept under --published-dir: rebuilds the published tables"),
+    ):
+        one = import_sub.add_parser(kind, help=what)
+        if kind != "all":
+            one.add_argument("path", help=what)
+        one.add_argument(
+            "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+        )
+        one.add_argument(
+            "--published-dir",
+            default="published",
+            help="where imported files are kept byte for byte, for rebuilds (default published/)",
+        )
+
+    export = sub.add_parser("export", help="write stored reference runs in another tool's result format")
+    export.add_argument("format", choices=("mteb",), help="mteb: <model>/<revision>/<Task>.json")
+    export.add_argument("--out", required=True, help="folder to write into")
+    export.add_argument(
+        "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+    )
+
+    published = sub.add_parser("published", help="print published scores beside the ones measured here")
+    published.add_argument(
+        "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+    )
+    published.add_argument("--all", action="store_true", help="also the published scores never compared")
 
     circuit = sub.add_parser("circuit", help="the circuit suite's toy models: train and derive ground truth")
     circuit_sub = circuit.add_subparsers(dest="circuit_command", required=True)
@@ -248,6 +309,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.device != "cpu" and not args.device.startswith("cuda"):
         raise SettingError("device", f"{args.device!r}: use cpu, cuda or cuda:N")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
+    if args.tasks:  # --tasks is --datasets by another name (the mteb suite's tasks)
+        datasets = [*(datasets or []), *(t.strip() for t in args.tasks.split(",") if t.strip())]
     suite = registry.suite(args.suite)
     selection = suite.select(data_root, datasets, args.split)  # a missing dataset is named here
     registry.check_requirements(args.model)
@@ -282,6 +345,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         if not args.quiet:
             status.update(f"{task}: {phase}")
 
+    saved: list[Path] = []
     with status if not args.quiet else _null():
         record = runner.run(
             model,
@@ -293,6 +357,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             on_task=on_task,
             on_phase=on_phase,
             points=points,
+            save_run=_run_saver(args, model.info.id, saved) if args.save_run else None,
         )
     path = results.write_results(record, Path(args.results_dir))
     if args.output:
@@ -302,11 +367,117 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     finally:
         engine.dispose()
     print_results(console, record, suite.board)
+    cards = {task.name: task.card for task in selection.tasks if task.card is not None}
+    warned: set[str] = set()
+    for result in record.results:  # a copy that is not the published one is named, never silently used
+        card = cards.get(result.task)
+        note = card.published_note(result.split, result.inputs.counts) if card else ""
+        if note and result.task not in warned:
+            warned.add(result.task)
+            console.print(f"warning: {result.task}: {note}", markup=False, highlight=False)
     if selection.skipped:
         console.print(f"not found locally, skipped: {', '.join(selection.skipped)}", markup=False)
     console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""), markup=False)
+    for run_path in saved:
+        console.print(f"run file: {run_path}", markup=False, highlight=False)
+    if args.save_run and not saved:
+        console.print(f"--save-run: no task of the {suite.name} suite ranks a run", markup=False)
     state = {"stored": "ingested", "updated": "annotations updated", "unchanged": "already ingested"}[outcome]
     console.print(f"database: {state} ({engine.url.render_as_string()})", markup=False, highlight=False)
+    return 0
+
+
+def _run_saver(args: argparse.Namespace, model_id: str, saved: list[Path]) -> RunSink:
+    """``--save-run``: each run written beside the results file (and beside ``--output``) as it is scored.
+
+    The results file lies in ``<results-dir>/<model slug>/``; runs are named by their own sha256
+    (``results.runs``), so they can be written before the results file's digest is known.
+    """
+    from harness.results import model_slug
+    from harness.results import runs as trec
+
+    folders = [Path(args.results_dir) / model_slug(model_id)]
+    if args.output:
+        folders.append(Path(args.output).parent)
+
+    def save(task: str, run: trec.RankedRun) -> RunRef:
+        encoded = trec.encode(run, model_slug(model_id))
+        saved.extend(trec.write_beside(folder, task, encoded) for folder in folders)
+        return encoded.ref
+
+    return save
+
+
+def _add_score_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    score = sub.add_parser(
+        "score", help="score a TREC run made by another system (Anserini, Vespa, faiss) into a results file"
+    )
+    score.add_argument("run", help="the TREC run: qid Q0 docid rank score tag, plain or gzip")
+    score.add_argument("--dataset", required=True, help="the task, e.g. beir/scifact")
+    score.add_argument("--model-id", required=True, help="the name shown: org/name (no look-alike)")
+    score.add_argument(
+        "--kind", choices=("dense", "sparse", "hybrid"), default="dense", help="what ranked it (dense)"
+    )
+    score.add_argument("--split", help="split (default: the dataset's, test)")
+    score.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
+    score.add_argument("--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)")
+    score.add_argument(
+        "--results-dir", default="results", help="where the results file is filed (default results/)"
+    )
+    score.add_argument("--output", help="also write the results file (and the run) to this path")
+
+
+def cmd_score(args: argparse.Namespace, console: Console) -> int:
+    """``harness score``: an external run scored, written beside its results file, stored as a submission.
+
+    The stored standing is "submission", rescored where the data is the card's (``harness.score``).
+    """
+    from harness import results, store
+    from harness.report import print_results
+    from harness.results import runs as trec
+    from harness.score import score
+
+    data_root = _data_root(args.data_dir)
+    engine = store.connect(_db_url(args.db))
+    try:
+        try:
+            scored = score(
+                Path(args.run),
+                args.dataset,
+                args.model_id,
+                data_root,
+                args.split,
+                args.kind,
+                store.reference_model_ids(engine),
+                where=args.run,
+            )
+        except SettingError as error:  # the suite and dataset arrive by --dataset here
+            if error.setting not in ("suite", "datasets"):
+                raise
+            raise InputError("--dataset", "", error.message) from None
+        record = scored.results
+        path = results.write_results(record, Path(args.results_dir))
+        run_paths = [trec.write_beside(path.parent, scored.task, scored.run)]
+        if args.output:
+            results.write_file(record, Path(args.output))
+            run_paths.append(trec.write_beside(Path(args.output).parent, scored.task, scored.run))
+        rescored = [result.key for result in record.results] if scored.verified else []
+        outcome = store.ingest(engine, record, "submission", rescored)
+    finally:
+        engine.dispose()
+    from harness import registry
+
+    print_results(console, record, registry.suite(record.suite).board)
+    if scored.missing:
+        console.print(f"{scored.missing} judged queries have no hit in the run: they score 0", markup=False)
+    if scored.stray:
+        console.print(f"{scored.stray} run queries are not judged in this split: ignored", markup=False)
+    console.print(f"results file: {path}" + (f" (also {args.output})" if args.output else ""), markup=False)
+    for run_path in run_paths:
+        console.print(f"run file: {run_path}", markup=False, highlight=False)
+    state = {"stored": "ingested", "updated": "annotations updated", "unchanged": "already ingested"}[outcome]
+    label = "submitted, rescored" if scored.verified else "submitted"
+    console.print(f"database: {state} as {label}", markup=False, highlight=False)
     return 0
 
 
@@ -467,6 +638,10 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     if args.what == "models":
         rows = [(name, entry.kind, entry.description) for name, entry in registry.MODELS.items()]
         rows.append(("rrf:A+B", "hybrid", "reciprocal rank fusion of two models (k=60)"))
+        rows.append(("pipe:A>B[@K]", "hybrid", "retriever A's top K (default 100) re-scored by encoder B"))
+        rows.append(
+            ("sparse:<org/name> | <folder>", "sparse", "a sentence-transformers SparseEncoder (SPLADE)")
+        )
         rows.append(
             ("<org/name> | <folder>", "dense", "any sentence-transformers model (hub id or local path)")
         )
@@ -493,21 +668,59 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
             except HarnessError:
                 present = "–"
             checksums = "yes" if card.has_checksums else "no"
-            listed.append((card.id, ", ".join(card.splits) or "?", checksums, present))
-        print_rows(
-            console, f"datasets (data root {root})", ("dataset", "splits", "checksums", "found at"), listed
-        )
+            facts = card.published
+            queries = f"{facts.eval_queries:,} ({facts.eval_split})" if facts else ""
+            listed.append((card.id, ", ".join(card.splits) or "?", queries, checksums, present))
+        header = ("dataset", "splits", "published queries", "checksums", "found at")
+        print_rows(console, f"datasets (data root {root})", header, listed)
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
+    """One dataset, or ``<suite>/all``: each archive downloaded (Rich progress bar) and MD5-checked.
+
+    ``<suite>/all`` goes on past a dataset that fails, names every failure (one line each) and exits 2.
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+
     from harness.data.fetch import fetch
 
     fetchable = {key: card for key, card in _all_cards().items() if card.archive_md5}
-    if args.dataset not in fetchable:
-        raise InputError("dataset", "", f"cannot fetch {args.dataset!r}; fetchable: {', '.join(fetchable)}")
-    path = fetch(fetchable[args.dataset], _data_root(args.data_dir))
-    console.print(f"saved {path}", markup=False)
+    suites = sorted({key.split("/", 1)[0] for key in fetchable})
+    if args.dataset in {f"{suite}/all" for suite in suites}:
+        prefix = args.dataset.removesuffix("all")
+        chosen = [card for key, card in fetchable.items() if key.startswith(prefix)]
+    elif args.dataset in fetchable:
+        chosen = [fetchable[args.dataset]]
+    else:
+        every = [*fetchable, *(f"{suite}/all" for suite in suites)]
+        raise InputError("dataset", "", f"cannot fetch {args.dataset!r}; fetchable: {', '.join(every)}")
+    data_root = _data_root(args.data_dir)
+    failed: list[str] = []
+    for card in chosen:
+        columns = (TextColumn(card.id), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        problem: HarnessError | None = None
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+            job = bar.add_task(card.id, total=None)
+
+            def progress(done: int, total: int | None, bar: Progress = bar, job: TaskID = job) -> None:
+                bar.update(job, completed=done, total=total)
+
+            try:
+                fetched = fetch(card, data_root, progress, mirror=args.mirror)
+            except HarnessError as error:
+                if len(chosen) == 1:
+                    raise
+                problem = error
+        if problem is not None:  # printed once the bar is gone
+            print(f"harness: {card.id}: {problem}", file=sys.stderr)
+            failed.append(card.id)
+            continue
+        state = "saved" if fetched.outcome == "downloaded" else "already present, md5 verified:"
+        console.print(f"{card.id}: {state} {fetched.path}", markup=False, highlight=False)
+    if failed:
+        print(f"harness: {len(failed)} of {len(chosen)} failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
@@ -527,7 +740,9 @@ def cmd_submit(args: argparse.Namespace, console: Console) -> int:
     from harness import store, submit
 
     # refused files never touch the database: the schema and the checks come first
-    accepted = submit.accept(Path(args.file), args.file, _data_root(args.data_dir))
+    accepted = submit.accept(
+        Path(args.file), args.file, _data_root(args.data_dir), runs=[Path(run) for run in args.run]
+    )
     engine = store.connect(_db_url(args.db))
     try:  # then the ids of this database's reference rows, which no submission may imitate
         submit.check_model_id(accepted.results.model.id, args.file, store.reference_model_ids(engine))
@@ -571,6 +786,17 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     path = Path(args.file)
     claimed = results.read_results(path, args.file)  # the file as it is, annotations included
     submit.check(claimed, args.file, data_root)  # a file its tasks cannot re-derive is not re-run
+    for index, result in enumerate(claimed.results):
+        if result.inputs.source == "user":  # harness.data.user: the data is on the submitter's machine
+            suite, _, name = result.task.partition("/")
+            raise InputError(
+                args.file,
+                f"results[{index}].inputs.source",
+                f"{result.task} is user data (fingerprint {result.inputs.fingerprint[:12]}): verify cannot "
+                f"re-run it without that data; re-run it yourself with `harness run --suite {suite} "
+                f"--datasets {name}=PATH --model {shlex.quote(claimed.model.id)}` and compare the "
+                "fingerprints and scores",
+            )
     import torch
 
     options, notes = from_record(
@@ -673,8 +899,117 @@ def cmd_distill(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, console: Console) -> int:
+    """Read every file first (one bad file: one line, exit 2, nothing kept or stored), then keep and store."""
+    from harness import published, store
+    from harness.published.sources import read_mteb_dir, read_pyserini_2cr
+    from harness.store.published import store_sources
+
+    kept = Path(args.published_dir)
+    if args.import_kind == "mteb":
+        sources = read_mteb_dir(Path(args.path))
+    elif args.import_kind == "pyserini-2cr":
+        sources = [read_pyserini_2cr(Path(args.path))]
+    else:
+        sources = published.read_kept(kept)
+    engine = store.connect(_db_url(args.db))
+    try:
+        if args.import_kind != "all":
+            published.keep(sources, kept)
+        report = store_sources(engine, sources)
+    finally:
+        engine.dispose()
+    console.print(
+        f"{len(report.stored)} stored, {len(report.replaced)} replaced, {len(report.unchanged)} already "
+        f"stored ({report.scores} scores); files kept under {kept}",
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from harness import store
+    from harness.published.export import export_mteb
+
+    engine = store.connect(_db_url(args.db), readonly=True)
+    try:
+        written = export_mteb(engine, Path(args.out))
+    finally:
+        engine.dispose()
+    for item in written:
+        console.print(f"{item.task}: {item.main_score:.5f} -> {item.path}", markup=False, highlight=False)
+    console.print(f"{len(written)} task results written under {args.out}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_published(args: argparse.Namespace, console: Console) -> int:
+    from harness import store
+    from harness.board.queries import published_comparison
+    from harness.report import print_rows
+
+    engine = store.connect(_db_url(args.db), readonly=True)
+    try:
+        comparison = published_comparison(engine)
+    finally:
+        engine.dispose()
+    rows = [
+        (
+            str(r["model"]),
+            str(r["task"]),
+            str(r["split"]),
+            str(r["metric"]),
+            f"{r['published']:.5f}",
+            str(r["source"]),
+            f"{r['measured here']:.5f}",
+            f"{r['difference']:+.5f}",
+            str(r["standing"]),
+        )
+        for r in comparison.compared.to_dict("records")
+    ]
+    print_rows(
+        console,
+        "published vs measured here (same task, split, metric and data)",
+        (
+            "model",
+            "task",
+            "split",
+            "metric",
+            "published",
+            "source",
+            "measured here",
+            "difference",
+            "standing",
+        ),  # noqa: E501
+        rows,
+    )
+    if args.all:
+        others = [
+            (str(r["model"]), str(r["source task"]), str(r["dataset revision"]), str(r["split"]),
+             str(r["subset"]), str(r["metric"]), f"{r['published']:.5f}", str(r["status"]))
+            for r in comparison.others.to_dict("records")
+        ]  # fmt: skip
+        print_rows(
+            console,
+            "published, not compared",
+            ("model", "source task", "dataset revision", "split", "subset", "metric", "published", "status"),
+            others,
+        )
+    else:
+        console.print(
+            f"{len(comparison.others)} published scores not compared (other dataset build, no task here, "
+            "not measured here): --all lists them",
+            markup=False,
+            highlight=False,
+        )
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
+    "import": cmd_import,
+    "export": cmd_export,
+    "published": cmd_published,
     "ingest": cmd_ingest,
     "list": cmd_list,
     "schema": cmd_schema,
@@ -685,6 +1020,7 @@ COMMANDS = {
     "board": cmd_board,
     "distill": cmd_distill,
     "circuit": cmd_circuit,
+    "score": cmd_score,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from harness.errors import HarnessError, SettingError
 from harness.models.embedding_cache import EmbeddingCache
 from harness.models.options import ModelOptions
 from harness.models.protocols import Encoder, Retriever
-from harness.suites import beir, circuit, glue, kernels, sts
+from harness.suites import beir, circuit, glue, kernels, mteb, sts
 from harness.suites.base import AnyTask, Suite
 
 SUITES: Mapping[str, Suite] = {
@@ -27,6 +28,7 @@ SUITES: Mapping[str, Suite] = {
     "glue": glue.SUITE,
     "kernels": kernels.SUITE,
     "circuit": circuit.SUITE,
+    "mteb": mteb.SUITE,
 }
 """Every suite the harness runs, submits and shows; ``harness list suites`` prints this."""
 
@@ -69,6 +71,12 @@ MODELS: dict[str, ModelEntry] = {
         "harness.models.factories:m2v_minilm",
         "dense",
         "model2vec static embeddings distilled from all-MiniLM-L6-v2 (harness distill m2v-minilm)",
+    ),
+    "splade-pp-ed": ModelEntry(
+        "harness.models.factories:splade_pp_ed",
+        "sparse",
+        "SPLADE++ ED (naver/splade-cocondenser-ensembledistil), exact inverted-index search; weights from "
+        "the hub cache",
     ),
     "hyper": ModelEntry(
         "harness.models.factories:hyper", "kernel", "HyperAttention (sortLSH + sampling), kernels suite"
@@ -113,6 +121,7 @@ MODELS: dict[str, ModelEntry] = {
 ALIASES = {
     "sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2",
     "sentence-transformers/all-mpnet-base-v2": "all-mpnet-base-v2",
+    "naver/splade-cocondenser-ensembledistil": "splade-pp-ed",
 }
 
 
@@ -157,7 +166,10 @@ def as_retriever(model: Model) -> Retriever:
 
 
 def load_model(spec: str, options: ModelOptions) -> Model:
-    """Builtin name, ``rrf:A+B``, local folder or hub id (``org/name``) -> an Encoder or Retriever.
+    """Builtin name, ``rrf:A+B``, ``pipe:A>B[@K]``, ``sparse:X``, local folder or hub id -> a model.
+
+    A folder or hub id whose ``config_sentence_transformers.json`` says ``SparseEncoder`` loads as a
+    learned sparse retriever; ``sparse:X`` asks for one explicitly (a bare masked-LM folder too).
 
     Raises:
         SettingError: ``model``: unknown, malformed, or not available here.
@@ -171,6 +183,16 @@ def load_model(spec: str, options: ModelOptions) -> Model:
 
         first, second = (as_retriever(load_model(part, options)) for part in parts)
         return FusionRetriever(first, second)
+    if spec.startswith("pipe:"):
+        from harness.models.pipeline import PipelineRetriever, parse
+
+        first_spec, second_spec, depth = parse(spec)
+        stage = load_model(second_spec, options)
+        if not isinstance(stage, Encoder):
+            raise SettingError("model", f"{spec!r}: the second stage must be an encoder (a dense model)")
+        return PipelineRetriever(as_retriever(load_model(first_spec, options)), stage, depth)
+    if spec.startswith("sparse:"):
+        return _learned_sparse(spec.removeprefix("sparse:").strip(), options)
     name = ALIASES.get(spec, spec)
     if name in MODELS:
         return _import(MODELS[name].target)(options)
@@ -180,13 +202,32 @@ def load_model(spec: str, options: ModelOptions) -> Model:
             "model", f"unknown model {spec!r}; builtin models: {known}; or a folder or hub org/name"
         )
     from harness.models.dense import SentenceTransformerEncoder, resolve
+    from harness.models.learned_sparse import is_sparse_encoder
 
+    resolved = resolve(spec, options.revision, options.cache_dir)
+    if is_sparse_encoder(resolved.path):
+        return _learned_sparse(spec, options)
     return SentenceTransformerEncoder(
-        resolve(spec, options.revision, options.cache_dir),
+        resolved,
         device=options.device,
         batch_size=options.batch_size,
         trust_remote_code=options.trust_remote_code,
         cache=EmbeddingCache(options.cache_dir / "embeddings"),
+        show_progress=options.show_progress,
+    )
+
+
+def _learned_sparse(spec: str, options: ModelOptions) -> Retriever:
+    """A ``SparseEncoder`` folder or hub id as an exact inverted-index retriever."""
+    if not spec:
+        raise SettingError("model", "a learned sparse model is written sparse:HUB_ID or sparse:FOLDER")
+    from harness.models.dense import resolve
+    from harness.models.learned_sparse import SparseEncoderRetriever, sparse_batch_size
+
+    return SparseEncoderRetriever(
+        resolve(spec, options.revision, options.cache_dir),
+        device=options.device,
+        batch_size=sparse_batch_size(options.batch_size),
         show_progress=options.show_progress,
     )
 
@@ -197,5 +238,7 @@ LUCENE_MODELS = frozenset({"bm25-flat", "bm25-multifield"})
 def check_requirements(spec: str) -> None:
     """Fail early, in one line, when a model's optional extra is not installed."""
     parts = spec.removeprefix("rrf:").split("+") if spec.startswith("rrf:") else [spec]
+    if spec.startswith("pipe:"):
+        parts = re.split(r"[>@]", spec.removeprefix("pipe:"))
     if LUCENE_MODELS & set(parts) and importlib.util.find_spec("pyserini") is None:
         raise HarnessError("the Lucene models need the [lucene] extra: pip install -e '.[lucene]'")

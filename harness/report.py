@@ -58,7 +58,9 @@ def results_table(results: ResultsFile, board: BoardSpec) -> Table:
         table.add_row(
             Text(result.task + (f" [{variant}]" if variant else "")),
             Text(result.split),
-            "verified" if result.inputs.verified else Text("unverified", style="yellow"),
+            "verified"
+            if result.inputs.verified
+            else Text("user data" if result.inputs.source == "user" else "unverified", style="yellow"),
             *cells,
             *rates,
             f"{result.timings_s.get('total', 0.0):.1f}",

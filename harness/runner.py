@@ -18,15 +18,18 @@ from typing import Any, TypeVar
 import numpy as np
 
 from harness.errors import SettingError
-from harness.models.protocols import CacheAware, Encoder, Retriever
+from harness.models.protocols import CacheAware, Encoder, Retriever, StageTimed
 from harness.models.sweep import Point, Sweep
 from harness.provenance import environment, harness_record
-from harness.results import ModelRecord, ResultsFile, TaskResult, Variant, variant_key
+from harness.results import ModelRecord, Predictions, ResultsFile, RunRef, TaskResult, Variant, variant_key
+from harness.results.runs import RankedRun
 from harness.suites.base import AnyTask, Suite, Task, TaskData
 from harness.timing import Timer, peak_rss_mib
 
 OnTask = Callable[[str, int, int], None]
 OnPhase = Callable[[str, str], None]
+RunSink = Callable[[str, RankedRun], RunRef]
+"""``--save-run``: given a task's name and its scored run, keep the run (a TREC file) and say where."""
 Model = Encoder | Retriever
 
 DataT = TypeVar("DataT", bound=TaskData)
@@ -54,18 +57,35 @@ def check_compatible(model: Model, suite: Suite) -> None:
         )
 
 
-def run_task(task: Task[DataT, ModelT], model: ModelT, data_root: Path, timer: Timer) -> TaskResult:
+def run_task(
+    task: Task[DataT, ModelT], model: ModelT, data_root: Path, timer: Timer, save_run: RunSink | None = None
+) -> TaskResult:
     """Load the task's inputs, evaluate the model on them, and record everything in a ``TaskResult``."""
     with timer("load"):
         data = task.load(data_root)
-    return score_task(task, model, data, timer)
+    return score_task(task, model, data, timer, save_run=save_run)
 
 
 def score_task(
-    task: Task[DataT, ModelT], model: ModelT, data: DataT, timer: Timer, variant: Variant | None = None
+    task: Task[DataT, ModelT],
+    model: ModelT,
+    data: DataT,
+    timer: Timer,
+    variant: Variant | None = None,
+    save_run: RunSink | None = None,
 ) -> TaskResult:
-    """Evaluate the model (or one variant of it) on loaded inputs and record it in a ``TaskResult``."""
+    """Evaluate the model (or one variant of it) on loaded inputs and record it in a ``TaskResult``.
+
+    With ``save_run``, a task that hands out its scored run (retrieval) has it kept and referenced
+    from ``predictions`` (kind "run"); without it the file is what it always was.
+    """
+    if isinstance(model, StageTimed):
+        model.time_stages(timer)  # a pipeline times its stages as sub-phases of this task's phases
     scores = task.evaluate(model, data, timer)
+    predictions = scores.predictions
+    if save_run is not None and scores.run is not None and predictions is None:
+        ref = save_run(task.name, scores.run)
+        predictions = Predictions(kind="run", item_kind="query", values=[], run=ref)
     return TaskResult(
         task=task.name,
         task_version=task.version,
@@ -76,7 +96,7 @@ def score_task(
         main_metric=task.main_metric,
         metrics=scores.metrics,
         per_item=scores.per_item,
-        predictions=scores.predictions,
+        predictions=predictions,
         replicates=list(scores.replicates),
         timings_s={**timer.phases, "total": timer.total()},
         peak_rss_mib=peak_rss_mib(),
@@ -89,6 +109,7 @@ def sweep_task(
     sweep: Sweep,
     data_root: Path,
     on_phase: OnPhase | None = None,
+    save_run: RunSink | None = None,
 ) -> list[TaskResult]:
     """Every point of a sweep on one task: inputs loaded once, each point its own ``TaskResult``.
 
@@ -104,7 +125,7 @@ def sweep_task(
             with timer("load"):
                 data = task.load(data_root)
         encoder: Any = sweep.point(point)  # an Encoder; a suite taking Encoders types ModelT as one
-        results.append(score_task(task, encoder, data, timer, point.variant))
+        results.append(score_task(task, encoder, data, timer, point.variant, save_run))
     return results
 
 
@@ -118,8 +139,12 @@ def run(
     on_task: OnTask | None = None,
     on_phase: OnPhase | None = None,
     points: Sequence[Point] = (),
+    save_run: RunSink | None = None,
 ) -> ResultsFile:
-    """Run ``model`` (or each of its sweep ``points``) over ``tasks`` and assemble the results file."""
+    """Run ``model`` (or each of its sweep ``points``) over ``tasks`` and assemble the results file.
+
+    ``save_run`` (``--save-run``) keeps each retrieval task's scored run (``score_task``).
+    """
     check_compatible(model, suite)
     if points and not isinstance(model, Encoder):
         raise SettingError("model", f"{model.info.id} is not an encoder: it has no layers or dimensions")
@@ -133,13 +158,13 @@ def run(
         if on_task:
             on_task(task.name, number, len(tasks))
         if sweep is not None:
-            results.extend(sweep_task(task, sweep, data_root, on_phase))
+            results.extend(sweep_task(task, sweep, data_root, on_phase, save_run))
             continue
         timer = Timer(
             on_phase=partial(on_phase, task.name) if on_phase else None,
             reused_items=model.reused_items if isinstance(model, CacheAware) else None,
         )
-        results.append(run_task(task, model, data_root, timer))
+        results.append(run_task(task, model, data_root, timer, save_run))
     info = model.info
     return ResultsFile(
         created_at=datetime.now(UTC),

@@ -45,7 +45,8 @@ from harness.data.files import is_present
 from harness.errors import FieldError, InputError, SettingError
 from harness.results import ResultsFile, TaskResult, canonical_and_digest, digest, read_results
 from harness.results.bounds import codepoint
-from harness.suites.base import AnyTask, Suite
+from harness.results.runs import ParsedRun, file_beside, find_beside, gzip_bytes, read_run
+from harness.suites.base import AnyTask, CardSuite, RunScoring, Suite
 from harness.suites.checks import check_declared, check_inputs, check_timings
 
 ORIGIN = "submission"
@@ -93,6 +94,9 @@ class Submission:
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 """A builtin name or a hub id ``org/name``: ASCII, as the Hugging Face hub allows; ``rrf:A+B`` joins two."""
 
+PIPELINE_ID = re.compile(r"pipe:(?P<first>[^>@]+)>(?P<second>[^>@]+)@[1-9][0-9]{0,5}")
+"""A two-stage pipeline's id as ``models.pipeline.PipelineRetriever`` writes it, the depth included."""
+
 _SKELETON = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "_": "-", ".": "-"})
 
 
@@ -114,12 +118,14 @@ def check_model_id(model_id: str, where: str, reference_ids: Iterable[str] = ())
         char = next(c for c in model_id if not c.isascii())
         raise InputError(where, "model.id", f"holds {codepoint(char)}: model ids are ASCII, as hub ids are")
     parts = model_id.removeprefix("rrf:").split("+") if model_id.startswith("rrf:") else [model_id]
-    if len(parts) != (2 if model_id.startswith("rrf:") else 1) or not all(
+    pipeline = PIPELINE_ID.fullmatch(model_id)
+    if pipeline is not None:  # pipe:A>B@K (models.pipeline): two stages and a depth
+        parts = [pipeline["first"], pipeline["second"]]
+    if len(parts) != (2 if model_id.startswith(("rrf:", "pipe:")) else 1) or not all(
         MODEL_ID.fullmatch(p) for p in parts
     ):
-        raise InputError(
-            where, "model.id", f"{model_id!r} is not a model name (builtin, org/name, or rrf:A+B)"
-        )
+        form = "pipe:A>B@K, two model names and a depth" if model_id.startswith("pipe:") else "or rrf:A+B"
+        raise InputError(where, "model.id", f"{model_id!r} is not a model name (builtin, org/name, {form})")
     known = {*registry.MODELS, *reference_ids}
     for part in dict.fromkeys([model_id, *parts]):  # the whole id too: a reference may be a fusion
         if part in known:
@@ -133,12 +139,31 @@ def _task(result: TaskResult, suite: str, suites: Mapping[str, Suite], where: st
     """The task the registry builds for ``result.task`` on ``result.split``."""
     if result.task.partition("/")[0] != suite:
         raise InputError(where, f"{at}.task", f"{result.task} is not a task of the suite {suite!r}")
+    if result.inputs.source == "user":
+        return _user_task(result, suites[suite], where, at)
     try:
         _, task = registry.task_of(result.task, result.split, suites)
     except SettingError as error:
         field = _FIELD_OF_SETTING.get(error.setting, "task")
         raise InputError(where, field if field == "suite" else f"{at}.{field}", error.message) from None
     return task
+
+
+def _user_task(result: TaskResult, owner: Suite, where: str, at: str) -> AnyTask:
+    """The task of a result on a user's own data (``inputs.source == "user"``, ``harness.data.user``).
+
+    Such a file is accepted as "submitted": there is no local copy of the data to rescore it against
+    (``LocalData`` never finds one) and no card to verify it with, so only its consistency is checked
+    (its metrics against its own per-item values or predictions, its fingerprint against its files).
+    It may not carry the name of a carded dataset.
+    """
+    dataset = result.task.partition("/")[2]
+    if not isinstance(owner, CardSuite):
+        raise InputError(where, f"{at}.inputs.source", f"the {owner.name} suite takes no user data")
+    try:
+        return owner.user_task(dataset, result.split)
+    except SettingError as error:
+        raise InputError(where, f"{at}.task", error.message) from None
 
 
 class LocalData:
@@ -161,6 +186,74 @@ class LocalData:
         return self.loaded[key]
 
 
+@dataclass(frozen=True)
+class FoundRun:
+    """A run a task result names, read and held to its reference: the task, the run, where it was."""
+
+    task: str
+    run: ParsedRun
+    path: Path
+
+
+class RunFiles:
+    """The TREC runs a results file's task results name (``predictions.run``), read once each.
+
+    A run is looked for among the files given (``submit --run``) by the sha256 of its text, then
+    beside the results file under its content name (``results.runs.run_file_name``). A file found
+    under a result's name whose text is another run is refused (a tampered run), and so is a given
+    run that no result names (``unused``). A result whose run is nowhere is checked without it.
+    """
+
+    def __init__(self, folder: Path | None, given: Iterable[Path] = ()) -> None:
+        self.folder = folder
+        self.given: dict[str, tuple[ParsedRun, Path]] = {}
+        for path in given:
+            parsed = read_run(path)
+            self.given.setdefault(parsed.sha256, (parsed, path))
+        self.found: list[FoundRun] = []
+
+    def find(self, result: TaskResult, where: str, at: str) -> ParsedRun | None:
+        ref = result.predictions.run if result.predictions is not None else None
+        if ref is None:
+            return None
+        path: Path | None
+        if ref.sha256 in self.given:
+            parsed, path = self.given[ref.sha256]
+        else:
+            path = find_beside(self.folder, result.task, ref.sha256) if self.folder is not None else None
+            if path is None:
+                return None
+            parsed = read_run(path)
+            if parsed.sha256 != ref.sha256:
+                raise InputError(
+                    str(path),
+                    "(file)",
+                    f"its text has sha256 {parsed.sha256[:16]}..., not {ref.sha256[:16]}... that "
+                    f"{where}: {at}.predictions.run names: an altered run",
+                )
+        if (parsed.lines, len(parsed.hits)) != (ref.hits, ref.queries):
+            raise InputError(
+                where,
+                f"{at}.predictions.run",
+                f"names {ref.hits} hits of {ref.queries} queries; the run holds {parsed.lines} of "
+                f"{len(parsed.hits)}",
+            )
+        self.found.append(FoundRun(result.task, parsed, path))
+        return parsed
+
+    def unused(self, where: str) -> None:
+        """Refuse a run given on the command line that no task result names."""
+        named = {found.run.sha256 for found in self.found}
+        for sha, (_, path) in self.given.items():
+            if sha not in named:
+                raise InputError(
+                    str(path),
+                    "(file)",
+                    f"its text has sha256 {sha[:16]}..., which no predictions.run of {where} names: "
+                    "a different or altered run",
+                )
+
+
 def check(
     results: ResultsFile,
     where: str,
@@ -168,6 +261,7 @@ def check(
     suites: Mapping[str, Suite] = registry.SUITES,
     reference_ids: Iterable[str] = (),
     local: LocalData | None = None,
+    runs: RunFiles | None = None,
 ) -> list[TaskVerdict]:
     """Check what the schema cannot: model id, tasks, measures, inputs, timings, re-derived metrics.
 
@@ -197,12 +291,18 @@ def check(
             check_declared(result, task)
             verdict = check_inputs(result, task)
             check_timings(result, spec)
-            rescored = task.check(result, local.of(task))
+            run = runs.find(result, where, at) if runs is not None and isinstance(task, RunScoring) else None
+            if run is not None and isinstance(task, RunScoring):
+                rescored = task.check_run(result, local.of(task), run.hits)
+            else:
+                rescored = task.check(result, local.of(task))
         except FieldError as error:
             raise InputError(where, f"{at}.{error.field}", error.message) from None
         verdicts.append(
             TaskVerdict(result.task, result.split, result.key[2], verdict.verified, rescored, verdict.note)
         )
+    if runs is not None:
+        runs.unused(where)
     return verdicts
 
 
@@ -239,6 +339,8 @@ class Accepted:
     verdicts: tuple[TaskVerdict, ...]
     where: str
     dropped_verifications: int = 0
+    runs: tuple[FoundRun, ...] = ()
+    """The runs its results were rescored from: filed beside the submission, so a rebuild rescores again."""
 
     @property
     def rescored(self) -> frozenset[store.TaskKey]:
@@ -251,19 +353,23 @@ def accept(
     data_root: Path | None = None,
     suites: Mapping[str, Suite] = registry.SUITES,
     reference_ids: Iterable[str] = (),
+    runs: Iterable[Path] = (),
 ) -> Accepted:
     """Read the results file at ``path`` (schema) and ``check`` it (meaning); writes nothing.
 
     The accepted record is the file's run with origin "submission" and no verification records.
+    The runs its retrieval results name are read from ``runs`` (``--run``) or found beside ``path``
+    (``RunFiles``) and rescored.
 
     Raises:
         InputError: the file is refused; the message names it (as ``display_name``) and the field.
     """
     where = display_name or str(path)
     results = read_results(path, where)
-    verdicts = tuple(check(results, where, data_root, suites, reference_ids))
+    found = RunFiles(path.parent, runs)
+    verdicts = tuple(check(results, where, data_root, suites, reference_ids, runs=found))
     filed = results.model_copy(update={"origin": ORIGIN, "verifications": []})
-    return Accepted(filed, verdicts, where, len(results.verifications))
+    return Accepted(filed, verdicts, where, len(results.verifications), tuple(found.found))
 
 
 def _stored(engine: Engine, key: str) -> bool:
@@ -292,15 +398,33 @@ def submit(engine: Engine, accepted: Accepted, submissions_dir: Path) -> Submiss
         return Submission(key, None, False, False, accepted.verdicts, accepted.dropped_verifications, True)
     path, written = _file(data, key, submissions_dir)
     del data
+    created: list[Path] = [path] if written else []
     try:
+        created.extend(_file_runs(accepted.runs, submissions_dir))
         outcome = store.ingest(engine, accepted.results, "submission", accepted.rescored, key=key)
     except BaseException:
-        if written and not _stored(engine, key):
-            path.unlink(missing_ok=True)
+        if created and not _stored(engine, key):
+            for made in created:
+                made.unlink(missing_ok=True)
         raise
     return Submission(
         key, path, written, outcome == "stored", accepted.verdicts, accepted.dropped_verifications
     )
+
+
+def _file_runs(runs: Iterable[FoundRun], submissions_dir: Path) -> list[Path]:
+    """File each run beside the submission under its content name; returns the files created now.
+
+    The bytes are the submitted text gzipped deterministically, so the name's sha256 still holds.
+    """
+    created = []
+    for found in runs:
+        target, made = file_beside(submissions_dir, found.task, found.run.sha256, gzip_bytes(found.run.text))
+        if made:
+            created.append(target)
+        elif read_run(target).sha256 != found.run.sha256:
+            raise InputError(str(target), "(file)", "exists but is not the run its name says; remove it")
+    return created
 
 
 # --- ingesting files from disk ------------------------------------------------------------------
@@ -339,8 +463,9 @@ def standing(
     """How a file read from ``path`` may be shown, and whether its verification records are kept.
 
     Reference only when the file says ``harness run`` made it (origin ``local``) *and* it lies in
-    the reference folder; its records are kept. A file in the submissions folder was filed by
-    ``submit`` and re-run by ``verify`` here: a submission, records kept. Anything else is a
+    the reference folder; its records are kept. A file ``harness score`` made (origin "external":
+    a run ranked elsewhere) is a submission wherever it lies. A file in the submissions folder was
+    filed by ``submit`` and re-run by ``verify`` here: a submission, records kept. Anything else is a
     submission whatever it claims, and its verification records (which only this harness's
     ``verify`` may add) are dropped, as ``submit`` drops them.
     """
@@ -377,7 +502,7 @@ def ingest_files(
         try:
             results = read_results(path, where)
             origin, keep = standing(path, results, reference_dir, submissions_dir)
-            verdicts = check(results, where, data_root, suites, references, local)
+            verdicts = check(results, where, data_root, suites, references, local, RunFiles(path.parent))
             if not keep:
                 results = results.model_copy(update={"origin": ORIGIN, "verifications": []})
             elif origin == "submission":

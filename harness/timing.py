@@ -12,6 +12,14 @@ CACHED_SUFFIX = "_cached"
 """A phase that reused cached work (embeddings, an index) is recorded as ``index_cached``: its time
 is kept, but no speed is derived from it (the board's rates read ``index``)."""
 
+SUBPHASE_SEPARATOR = "/"
+"""``search/first_stage`` is a part of ``search`` (a pipeline's stages, ``models.protocols.StageTimed``):
+recorded beside its phase and left out of sums over phases, which already hold it."""
+
+
+def is_subphase(phase: str) -> bool:
+    return SUBPHASE_SEPARATOR in phase
+
 
 class Timer:
     """Accumulates wall seconds per phase; a phase entered twice adds up.

@@ -114,8 +114,15 @@ def reproduce(
     Raises:
         SettingError: the data root is not a folder (``data_root``).
         DataNotFound: a task's dataset is not under ``data_root``.
-        FieldError: ``model.id``: the file's model is not available here.
+        FieldError: ``model.id``: the file's model is not available here; ``model.source``: the
+            file scored a run made elsewhere (``harness score``), which has no model to re-run.
     """
+    if results.model.source == "external":
+        raise FieldError(
+            "model.source",
+            "external: the run was ranked elsewhere and scored by harness score; there is no model to "
+            "re-run here (submit it with its run file to have it rescored)",
+        )
     owner = registry.suite(results.suite, suites)
     tasks: list[AnyTask] = []
     seen: set[tuple[str, str]] = set()

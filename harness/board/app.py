@@ -27,12 +27,13 @@ from harness.board.views import (
     view_compare,
     view_model,
     view_plots,
+    view_published,
     view_sweeps,
     view_table,
 )
 from harness.errors import HarnessError
 
-VIEWS = ("Leaderboard", "Compare", "Plots", "Sweeps", "Model")
+VIEWS = ("Leaderboard", "Compare", "Plots", "Sweeps", "Model", "Published")
 MAIN_METRIC = "main metric of each task"
 
 
@@ -150,3 +151,6 @@ def main() -> None:
     with tabs[4]:
         if tabs[4].open:
             view_model(url, result)
+    with tabs[5]:
+        if tabs[5].open:
+            view_published(url)

@@ -98,3 +98,9 @@ def load_kernel_points(
         bq.kernel_quantizer_points(documents, result, rows),
         bq.kernel_in_model_points(documents, result, rows),
     )
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_published(url: str) -> bq.PublishedComparison:
+    """Published scores beside the measured ones (``queries.published_comparison``)."""
+    return bq.published_comparison(engine(url))

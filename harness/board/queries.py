@@ -40,7 +40,18 @@ from harness import store
 from harness.errors import InputError
 from harness.metrics.measures import known_measure
 from harness.metrics.significance import paired_randomization
+from harness.published.sources import PublishedScore
+from harness.published.tasks import (
+    MTEB_TASKS,
+    NO_TASK,
+    OTHER_BUILD,
+    PYSERINI_TASKS,
+    SAME_DATA,
+    TaskMap,
+    data_status,
+)
 from harness.results import model_slug, variant_key
+from harness.store import published as store_published
 from harness.suites.base import BoardSpec, Suite
 
 KINDS = ("dense", "sparse", "hybrid", "other")
@@ -148,8 +159,16 @@ def suite_names(engine: Engine, suites: Mapping[str, Suite]) -> list[str]:
 # --- the table ----------------------------------------------------------------------------------
 
 
+USER_DATA_DIGITS = 8
+"""Hex digits of the fingerprint a user-data column shows (``beir/mine [user data 1a2b3c4d]``)."""
+
+
 def _column_labels(cells: Sequence[store.Cell]) -> list[str]:
-    """``task``, plus `` vN`` / `` (split)`` only where the board holds several versions / splits of it."""
+    """``task``, plus `` vN`` / `` (split)`` only where the board holds several versions / splits of it.
+
+    A user dataset's column also says ``[user data <fingerprint>]``: its cells are keyed on task and
+    fingerprint (``store.cells``), so two datasets both named ``beir/mine`` stay two columns.
+    """
     versions: dict[str, set[int]] = {}
     splits: dict[str, set[str]] = {}
     for cell in cells:
@@ -158,6 +177,8 @@ def _column_labels(cells: Sequence[store.Cell]) -> list[str]:
     labels = []
     for cell in cells:
         label = cell.task
+        if cell.user_fingerprint:
+            label += f" [user data {cell.user_fingerprint[:USER_DATA_DIGITS]}]"
         if len(versions[cell.task]) > 1:
             label += f" v{cell.task_version}"
         if len(splits[cell.task]) > 1:
@@ -940,3 +961,152 @@ def kernel_in_model_points(
     for name in ("value", "cost"):
         frame[name] = frame[name].astype(float)
     return frame
+
+
+# --- published beside measured ------------------------------------------------------------------
+
+PUBLISHED_COLUMNS = [
+    "model",
+    "task",
+    "split",
+    "metric",
+    "published",
+    "source",
+    "measured here",
+    "difference",
+    "standing",
+    "published revision",
+    "measured revision",
+    "why comparable",
+    "file",
+]
+"""One comparable pair per line: ``difference`` is measured here minus published."""
+OTHER_COLUMNS = [
+    "model", "source task", "dataset revision", "split", "subset",
+    "metric", "published", "source", "status", "file",
+]  # fmt: skip
+"""Published scores shown but never compared, with why (other dataset build, no task here, not measured)."""
+NOT_MEASURED = "not measured here"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One metric of the newest run of (standing, model, revision, task, split) on the card's data."""
+
+    model_id: str
+    revision: str | None
+    task: str
+    split: str
+    metric: str
+    value: float
+    standing: str
+
+
+@dataclass(frozen=True)
+class PublishedComparison:
+    compared: pd.DataFrame
+    others: pd.DataFrame
+
+
+def published_vs_measured(
+    published: Sequence[store_published.StoredScore], measured: Sequence[Measured]
+) -> PublishedComparison:
+    """Pair each published score with the scores measured here on the same task, split, metric and data.
+
+    A pair needs: a task of ours (``harness.published.tasks``), a dataset revision known to be that
+    task's card data (``same_data``), the subset the task scores (``default``), the model our runs
+    carry for it (``measured_as``) and a run on verified (card) data. Everything else is listed in
+    ``others`` with its status and never compared. Pure: no database, no Streamlit.
+    """
+    index: dict[tuple[str, str, str, str], list[Measured]] = {}
+    for item in measured:
+        index.setdefault((item.model_id, item.task, item.split, item.metric), []).append(item)
+    compared: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for stored in published:
+        score = stored.score
+        status = _published_status(score)
+        matches = (
+            index.get((score.measured_as or "", score.task or "", score.split, score.metric), [])
+            if status == SAME_DATA
+            else []
+        )
+        if status == SAME_DATA and not matches:
+            status = NOT_MEASURED
+        if not matches:
+            others.append(
+                {
+                    "model": score.model_id,
+                    "source task": score.source_task,
+                    "dataset revision": score.dataset_revision,
+                    "split": score.split,
+                    "subset": score.subset,
+                    "metric": score.metric,
+                    "published": score.value,
+                    "source": score.tool,
+                    "status": status,
+                    "file": stored.path,
+                }
+            )
+            continue
+        reason = data_status(_task_map(stored), score.dataset_revision)[1]
+        for item in sorted(matches, key=lambda m: (m.standing != "reference", m.revision or "")):
+            compared.append(
+                {
+                    "model": score.model_id,
+                    "task": score.task,
+                    "split": score.split,
+                    "metric": score.metric,
+                    "published": score.value,
+                    "source": score.tool,
+                    "measured here": item.value,
+                    "difference": item.value - score.value,
+                    "standing": item.standing,
+                    "published revision": score.model_revision or "–",
+                    "measured revision": item.revision or "–",
+                    "why comparable": reason,
+                    "file": stored.path,
+                }
+            )
+    return PublishedComparison(
+        pd.DataFrame(compared, columns=PUBLISHED_COLUMNS), pd.DataFrame(others, columns=OTHER_COLUMNS)
+    )
+
+
+def _task_map(stored: store_published.StoredScore) -> TaskMap | None:
+    tasks = MTEB_TASKS if stored.kind == "mteb" else PYSERINI_TASKS
+    return tasks.get(stored.score.source_task)
+
+
+def _published_status(score: PublishedScore) -> str:
+    if score.task is None:
+        return NO_TASK
+    if not score.same_data:
+        return OTHER_BUILD
+    if score.subset != "default":
+        return f"subset {score.subset} ({score.task} scores the mean of its subsets)"
+    return SAME_DATA
+
+
+def measured_for(engine: Engine, published: Sequence[store_published.StoredScore]) -> list[Measured]:
+    """The measured side: newest runs of each published (task, metric) on verified data, variant as is."""
+    wanted: dict[str, set[str]] = {}
+    for stored in published:
+        if stored.score.task is not None and stored.score.same_data:
+            wanted.setdefault(stored.score.task.split("/", 1)[0], set()).add(stored.score.metric)
+    suites = set(store.suite_counts(engine))
+    measured: list[Measured] = []
+    for suite in sorted(set(wanted) & suites):
+        for metric in sorted(wanted[suite]):
+            for cell in store.cells(engine, suite, metric, verified_only=True):
+                if cell.value is None or cell.variant:
+                    continue
+                where = (cell.task, cell.split, metric)
+                measured.append(Measured(cell.model_id, cell.revision, *where, cell.value, cell.label))
+    return measured
+
+
+def published_comparison(engine: Engine) -> PublishedComparison:
+    """Every stored published score, paired with what was measured here where that is comparable."""
+    published = store_published.published_scores(engine)
+    return published_vs_measured(published, measured_for(engine, published))

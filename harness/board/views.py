@@ -1130,6 +1130,8 @@ def provenance(url: str, digest: str, origin: str) -> None:
                 "task": f"{result['task']} ({result['split']}, task version {result['task_version']})",
                 "verified": "yes"
                 if dataset["verified"]
+                else "no: user data, there is no published card"
+                if dataset.get("source") == "user"
                 else "NO: fingerprint or counts differ from the card",
                 "fingerprint": dataset["fingerprint"],
                 **{f"· sha256 {name}": sha for name, sha in sorted(dataset["files"].items())},
@@ -1146,4 +1148,45 @@ def provenance(url: str, digest: str, origin: str) -> None:
                 + f" · harness {v['harness']['version']} · {v['hardware']['cpu']}"
                 for v in verifications
             }
+        )
+
+
+# --- published beside measured ------------------------------------------------------------------
+
+
+def view_published(url: str) -> None:
+    """Published scores (``harness import``) beside the scores measured here, and the difference.
+
+    Only pairs on the same task, split, metric and data (a dataset revision known to be our card's,
+    ``harness.published.tasks``) are compared; every other published score is listed below with why
+    it is not. All text is data in dataframes: model ids and file paths come from outside.
+    """
+    from harness.board.cache import load_published
+
+    comparison = load_published(url)
+    st.subheader("Published vs measured here")
+    if comparison.compared.empty and comparison.others.empty:
+        st.info(
+            "No published scores imported yet: `harness import mteb DIR` "
+            "or `harness import pyserini-2cr FILE`."
+        )
+        return
+    st.caption(
+        "difference = measured here − published; compared only on the same task, split, metric and dataset "
+        "build (a dataset revision known to be our card's data)"
+    )
+    numbers = ["published", "measured here"]
+    compared = comparison.compared
+    st.dataframe(
+        compared.style.format("{:.5f}", subset=numbers).format("{:+.5f}", subset=["difference"]),
+        hide_index=True,
+        width="stretch",
+        key="published-compared",
+    )
+    with st.expander(f"Published, not compared ({len(comparison.others)})"):
+        st.dataframe(
+            comparison.others.style.format("{:.5f}", subset=["published"]),
+            hide_index=True,
+            width="stretch",
+            key="published-others",
         )

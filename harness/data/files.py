@@ -82,6 +82,26 @@ def check_data_root(data_root: Path) -> None:
         raise SettingError("data_root", f"{data_root} is not a folder (set --data-dir or HARNESS_DATA)")
 
 
+def given_source(card: DatasetCard, given: str) -> DatasetSource:
+    """A dataset at a path given on the command line (``--datasets name=PATH``): a zip or a folder.
+
+    Messages name its members from the path as the user wrote it (``mine/corpus.jsonl: line 3``);
+    results files name them relative to the dataset (``corpus.jsonl``), as for a dataset under the
+    data root, so a zip and its unzipped folder give one fingerprint wherever they lie.
+
+    Raises:
+        DataNotFound: ``given`` is neither a folder nor a ``.zip`` file.
+        InputError: the zip is not valid, or holds no ``card.marker``.
+    """
+    path = Path(given).expanduser()
+    display = given.rstrip("/") or given
+    if path.is_file() and path.suffix == ".zip":
+        return DatasetSource(path, display, _zip_prefix(path, display, card.marker))
+    if path.is_dir():
+        return DatasetSource(path, display)
+    raise DataNotFound(card.id, f"{given} is neither a folder nor a .zip file")
+
+
 def locate(card: DatasetCard, data_root: Path) -> DatasetSource:
     """Find the dataset under ``data_root``.
 
@@ -91,6 +111,10 @@ def locate(card: DatasetCard, data_root: Path) -> DatasetSource:
     """
     if card.bundled:
         raise DataNotFound(card.id, "ships inside the harness package; its task reads it from there")
+    if card.path is not None:
+        return given_source(card, card.path)
+    if card.user_data:
+        raise DataNotFound(card.id, "is user data and no copy was named: give it as --datasets NAME=PATH")
     check_data_root(data_root)
     for relative in card.locations:
         candidate = data_root / relative

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from harness.kernels.pq import Trainer
     from harness.models.circuit_methods import CircuitMethod
     from harness.models.kernel_models import KernelAttention, KernelQuantizer
+    from harness.models.learned_sparse import SparseEncoderRetriever
     from harness.models.lucene import LuceneBm25
     from harness.models.static import StaticEncoder
 
@@ -78,6 +79,13 @@ def m2v_minilm(options: ModelOptions) -> StaticEncoder:
     return StaticEncoder(
         folder, distill.M2V_MINILM, distill.read_manifest(folder), show_progress=options.show_progress
     )
+
+
+def splade_pp_ed(options: ModelOptions) -> SparseEncoderRetriever:
+    """SPLADE++ ED from the hub cache (never downloaded by a run); one line saying how to get it if absent."""
+    from harness.models import learned_sparse
+
+    return learned_sparse.splade_pp_ed(options.device, options.batch_size, options.show_progress)
 
 
 def _attention_hosts(options: ModelOptions) -> Callable[[AttentionKernel | None], Encoder]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from harness.types import Document, FloatArray, JSONValue, Run
+
+if TYPE_CHECKING:
+    from harness.timing import Timer
 
 ModelKind = Literal["dense", "sparse", "hybrid", "kernel", "circuit"]
 ModelSource = Literal["builtin", "package", "hub", "local"]
@@ -73,3 +76,15 @@ class CacheAware(Protocol):
     """
 
     def reused_items(self) -> int: ...
+
+
+@runtime_checkable
+class StageTimed(Protocol):
+    """A model whose work has stages worth timing apart (a pipeline: first-stage search, re-ranking).
+
+    The runner hands it each task's timer before the task runs; the model times its stages as
+    sub-phases of the task's own phases (``search/first_stage`` inside ``search``,
+    ``timing.SUBPHASE_SEPARATOR``), which are recorded beside them and never counted twice.
+    """
+
+    def time_stages(self, timer: Timer) -> None: ...

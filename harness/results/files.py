@@ -119,6 +119,8 @@ def _task_json(result: TaskResult) -> str:
             "kind": predictions.kind,
             "values": predictions.values,
         }
+        if predictions.run is not None:  # left out when unset, as the dump leaves it out
+            document["predictions"]["run"] = predictions.run.model_dump(mode="json")
     else:
         document["predictions"] = None
     out: list[str] = []

@@ -40,9 +40,12 @@ SHA256 = r"^[0-9a-f]{64}$"
 NAME = r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$"
 
 ItemKind = Literal["query", "pair", "example", "fold", "seed", "head", "shape"]
-Origin = Literal["local", "submission"]
+Origin = Literal["local", "submission", "external"]
 """``local``: made by ``harness run`` of this project (a reference run); ``submission``: filed by
-``harness submit`` from outside, whatever the file said before."""
+``harness submit`` from outside, whatever the file said before; ``external``: made by ``harness score``
+from a run file another system ranked (Anserini, Vespa, a faiss script): the metrics were computed
+here, the ranking was not, so it is never a reference run (a new value: every existing file stays
+valid, schema version 2)."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -73,7 +76,10 @@ class HarnessRecord(Record):
 class ModelRecord(Record):
     id: str = Field(min_length=1, max_length=300)
     kind: Literal["dense", "sparse", "hybrid", "kernel", "circuit"]
-    source: Literal["builtin", "package", "hub", "local"]
+    source: Literal["builtin", "package", "hub", "local", "external"]
+    """``external``: the ranking came from a run file made elsewhere (``harness score``); the run's
+    name and sha256 are in ``parameters``. Unlike ``origin`` this is part of the digest, so it
+    survives ``submit``. A new value keeps schema version 2."""
     revision: str | None = Field(default=None, max_length=100)
     weights_sha256: str | None = Field(default=None, pattern=SHA256)
     n_parameters: int | None = Field(default=None, ge=0)
@@ -112,6 +118,18 @@ class Inputs(Record):
     fingerprint: Sha256
     counts: dict[str, Count]
     verified: bool
+    source: Literal["card", "user"] = Field(default="card", exclude_if=lambda value: value == "card")
+    """``card``: a dataset this harness carries a data card for; ``user``: the user's own files
+    (``harness run --datasets name=PATH``, ``harness.data.user``), fingerprinted on the spot, with no
+    published card, so never ``verified`` and never rescored. A new optional field with a default keeps
+    schema version 2: every existing file is valid and reads as ``card``; the default is left out of
+    the dump, so the canonical bytes and digests of card data stay what they were."""
+
+    @model_validator(mode="after")
+    def _user_data_unverified(self) -> Inputs:
+        if self.source == "user" and self.verified:
+            raise ValueError("user data has no data card to be verified against: verified must be false")
+        return self
 
 
 class ItemValues(Record):
@@ -119,6 +137,23 @@ class ItemValues(Record):
 
     kind: ItemKind
     values: dict[str, dict[str, float]] = Field(min_length=1)
+
+
+class RunRef(Record):
+    """A ranked run kept beside the results file (TREC format), named by the sha256 of its text.
+
+    ``sha256`` is taken over the *uncompressed* TREC text (``zcat RUN | sha256sum``), so a gzip copy
+    and a plain copy of one run are the same run; ``harness.results.runs`` writes and reads it.
+    ``k``: the cut-off the run was truncated to; ``queries`` and ``hits``: how many queries and lines
+    it holds. The run holds exactly what was scored (self-hits removed, cut at ``k``), so rescoring it
+    gives the file's metrics.
+    """
+
+    sha256: Sha256
+    format: Literal["trec"] = "trec"
+    k: int = Field(ge=1)
+    queries: Count
+    hits: Count
 
 
 class Predictions(Record):
@@ -140,11 +175,29 @@ class Predictions(Record):
     length, its edge-variant head scores. The circuit suite (a new value, so no schema bump, as
     ``label`` was for glue) recomputes every replicate's metrics from these scores and its
     committed ground-truth files.
+
+    ``run``: a retrieval task's ranked run (``harness run --save-run``, ``harness score``), too big
+    for the JSON file: ``values`` is empty and ``run`` names the TREC file beside the results file by
+    its sha256 (``RunRef``); ``submit`` rescores every metric from it and the local qrels. A new kind
+    and an optional field left out of the dump when unset: every existing file stays valid and keeps
+    its digest, so the schema version stays 2.
     """
 
-    kind: Literal["similarity", "label", "score"]
+    kind: Literal["similarity", "label", "score", "run"]
     item_kind: ItemKind
-    values: list[float] = Field(min_length=1)
+    values: list[float]
+    run: RunRef | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="after")
+    def _values_or_run(self) -> Predictions:
+        if self.kind == "run":
+            if self.run is None or self.values:
+                raise ValueError("a prediction of kind 'run' names its run and holds no values")
+        elif self.run is not None:
+            raise ValueError(f"only kind 'run' names a run, not {self.kind!r}")
+        elif not self.values:
+            raise ValueError(f"predictions of kind {self.kind!r} hold at least one value")
+        return self
 
 
 class Replicate(Record):

@@ -29,7 +29,10 @@ BUSY_TIMEOUT_MS = 30_000
 LOCKED_RETRIES = 100
 """Bounded retries (about 10 s) of a step that SQLite refuses with "database is locked" at once."""
 
-REBUILD = "remove it and run `harness ingest results submissions` to rebuild it from the files"
+REBUILD = (
+    "remove it and run `harness ingest results submissions` to rebuild it from the files "
+    "(and `harness import all` for the published scores kept under published/)"
+)
 
 
 def one_line(error: BaseException) -> str:

@@ -79,6 +79,7 @@ def _task_row(result: TaskResult, rescored: bool) -> TaskRow:
         split=result.split,
         variant_key=variant_key(result.variant),
         dataset_fingerprint=result.inputs.fingerprint,
+        user_data=result.inputs.source == "user",
         verified=result.inputs.verified,
         rescored=rescored,
         main_metric=result.main_metric,

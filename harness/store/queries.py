@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,9 @@ class Cell:
     verified: bool
     rescored: bool
     value: float | None
+    user_fingerprint: str | None = None
+    """The dataset fingerprint of a cell of user data (``inputs.source == "user"``), else None: user
+    data is keyed on its task and fingerprint, so two datasets named ``beir/mine`` are two columns."""
 
     @property
     def label(self) -> str:
@@ -84,7 +87,12 @@ recomputed here from the file and the local data; only checked for consistency."
 
 
 def trust_label(origin: str, reproduced: bool, rescored: bool) -> str:
-    """``reference``, ``submitted, reproduced``, ``submitted, rescored`` or ``submitted``."""
+    """``reference``, ``submitted, reproduced``, ``submitted, rescored`` or ``submitted``.
+
+    A run ranked elsewhere and scored here (``harness score``, ``model.source`` "external") is never
+    reference: its standing is "submission", and "rescored" says its metrics were computed here from
+    its run file and the card's data, not that its ranking was made here.
+    """
     if origin == "reference":
         return "reference"
     if reproduced:
@@ -125,9 +133,10 @@ def metric_names(engine: Engine, suite: str) -> list[str]:
 def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: bool = False) -> list[Cell]:
     """The newest run of each (standing, model, revision, variant, task, task version, split) in ``suite``.
 
-    Each cell holds its value of ``metric`` (default: each task's main metric; None where the run
-    lacks it).
+    For user data the dataset fingerprint is part of that key (``Cell.user_fingerprint``). Each cell
+    holds its value of ``metric`` (default: each task's main metric; None where the run lacks it).
     """
+    dataset = case((TaskRow.user_data.is_(True), TaskRow.dataset_fingerprint), else_="")
     rank = (
         func.row_number()
         .over(
@@ -139,6 +148,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
                 TaskRow.task,
                 TaskRow.task_version,
                 TaskRow.split,
+                dataset,
             ),
             order_by=(RunRow.seq.desc(), RunRow.digest.desc()),
         )
@@ -161,6 +171,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
         RunRow.reproduced,
         TaskRow.verified,
         TaskRow.rescored,
+        dataset.label("dataset"),
         rank,
     ).join(RunRow, TaskRow.run_digest == RunRow.digest)
     ranked = ranked.where(RunRow.suite == suite)
@@ -197,6 +208,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
             verified=bool(row.verified),
             rescored=bool(row.rescored),
             value=None if row.value is None else float(row.value),
+            user_fingerprint=str(row.dataset) or None,
         )
         for row in rows
     ]

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Double, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-STORE_VERSION = 3
-"""Layout of these tables; bump it whenever a column changes meaning (the files stay the record)."""
+STORE_VERSION = 5
+"""Layout of these tables; bump it whenever a column changes meaning (the files stay the record).
+4: the published tables (``published_sources``, ``published_scores``: scores imported from outside).
+5: ``task_results.user_data`` (a user's own dataset: cells keyed on task and fingerprint)."""
 
 
 class Base(DeclarativeBase):
@@ -78,6 +80,9 @@ class TaskRow(Base):
     split: Mapped[str]
     variant_key: Mapped[str] = mapped_column(default="", server_default="")
     dataset_fingerprint: Mapped[str] = mapped_column(String(64))
+    user_data: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The inputs are a user's own dataset (``inputs.source == "user"``): a board cell of it is keyed on
+    the task *and* ``dataset_fingerprint``, so two datasets that share a name never share a column."""
     verified: Mapped[bool]
     rescored: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Every metric was recomputed at ingest from the file and the local data (``Task.check``)."""
@@ -102,3 +107,63 @@ class MetricRow(Base):
     )
     name: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[float]
+
+
+class PublishedSourceRow(Base):
+    """One imported source file of published scores (an MTEB result file, Pyserini's 2CR yaml).
+
+    ``path`` is where its byte-identical copy lies under the project's ``published/`` folder (unique),
+    so a rebuild (``harness import all``) re-imports it; ``sha256`` is over those bytes. A new file at
+    the same path replaces the old one's scores.
+    """
+
+    __tablename__ = "published_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    scores: Mapped[list[PublishedScoreRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PublishedScoreRow(Base):
+    """One published score, keyed on what it was measured on, never on the task name alone.
+
+    (source kind, model, model revision, source task, dataset revision, split, subset, metric) is
+    unique per source file; ``task`` is our task the source task maps to (None: none here) and
+    ``same_data`` says the dataset revision is one known to equal our card's data
+    (``harness.published.tasks``).
+    """
+
+    __tablename__ = "published_scores"
+    __table_args__ = (
+        UniqueConstraint(
+            "source_id",
+            "model_id",
+            "model_revision",
+            "source_task",
+            "dataset_revision",
+            "split",
+            "subset",
+            "metric",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("published_sources.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(index=True)
+    model_revision: Mapped[str] = mapped_column(String(100))
+    measured_as: Mapped[str | None]
+    """The model id our runs carry for this model (``bm25-flat`` for ``pyserini/bm25-flat``), or None."""
+    source_task: Mapped[str]
+    task: Mapped[str | None] = mapped_column(index=True)
+    dataset_revision: Mapped[str] = mapped_column(String(100))
+    split: Mapped[str] = mapped_column(String(50))
+    subset: Mapped[str] = mapped_column(String(100))
+    metric: Mapped[str]
+    source_metric: Mapped[str]
+    value: Mapped[float]
+    main: Mapped[bool]
+    same_data: Mapped[bool]
+    tool: Mapped[str]
+    """What produced the score, as the source says (``mteb 1.12.75``, ``pyserini 2cr``)."""

@@ -20,15 +20,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias, TypeVar
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
+from harness.data import user
 from harness.data.cards import DatasetCard
 from harness.data.files import check_data_root, is_present, locate
 from harness.errors import SettingError
 from harness.metrics.measures import Measure
 from harness.results import Inputs, ItemValues, Predictions, Replicate, TaskResult
+from harness.results.runs import RankedRun
 from harness.timing import Timer
-from harness.types import JSONValue
+from harness.types import JSONValue, Run
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class Scores:
     predictions: Predictions | None = None
     replicates: tuple[Replicate, ...] = ()
     sizes_bytes: dict[str, int] = field(default_factory=dict)
+    run: RankedRun | None = None
+    """A retrieval task's scored run (after self-hit removal and the cut at k): what ``--save-run``
+    writes beside the results file. The runner records it in ``predictions`` only when asked."""
 
 
 class TaskData(Protocol):
@@ -95,6 +100,29 @@ class Task(Protocol[DataT, ModelT]):
 
         Raises:
             FieldError: a field of ``result`` does not hold, named relative to the task result.
+        """
+        ...
+
+
+@runtime_checkable
+class RunScoring(Protocol):
+    """A task that scores a ranked run (retrieval): ``harness score`` and ``submit``'s rescoring use it.
+
+    Only such tasks take a run; every other suite is untouched (``Task.check`` stays their gate).
+    """
+
+    def score_run(self, data: Any, run: Run) -> Scores:
+        """Score ``run`` as ``evaluate`` scores its own search (self-hits, cut at k, trec_eval -c)."""
+        ...
+
+    def check_run(self, result: TaskResult, data: Any, run: Run) -> bool:
+        """``check``, and every metric and per-query value recomputed from ``run`` and the local data.
+
+        Returns:
+            True when the data is here and is the card's, so every value was recomputed.
+
+        Raises:
+            FieldError: the run does not give the file's values (``predictions.run`` or the metric).
         """
         ...
 
@@ -219,6 +247,9 @@ class CardSuite:
     make_task: TaskFactory
     board: BoardSpec = BoardSpec()
     default_split: str = "test"
+    user_card: Callable[[user.UserEntry], DatasetCard] | None = None
+    """How the suite reads a user's own dataset (``--datasets name=PATH``, ``harness.data.user``);
+    None: the suite takes none."""
 
     def datasets(self) -> tuple[str, ...]:
         return tuple(self.cards)
@@ -237,10 +268,20 @@ class CardSuite:
             raise SettingError("split", f"{card.id} has no split {split!r}; it has {', '.join(card.splits)}")
         return self.make_task(card, split)
 
+    def split_for(self, dataset: str, split: str | None) -> str:
+        """The split to run: the one named, else the card's evaluation split, else ``default_split``.
+
+        A card with published facts names its evaluation split (BEIR's table: ``dev`` for MS MARCO).
+        """
+        card = self.cards.get(dataset)
+        return split or (card.eval_split if card is not None else None) or self.default_split
+
     def select(self, data_root: Path, datasets: Sequence[str] | None, split: str | None) -> TaskSelection:
         chosen_split = split or self.default_split
         if datasets:
-            tasks = tuple(self.task(name, chosen_split) for name in datasets)
+            if any(user.is_path_entry(name) for name in datasets):
+                return TaskSelection(self._with_user_data(data_root, datasets, split))
+            tasks = tuple(self.task(name, self.split_for(name, split)) for name in datasets)
             for name in datasets:
                 locate(self.cards[name], data_root)  # a missing dataset is named before the model loads
             return TaskSelection(tasks)
@@ -249,10 +290,65 @@ class CardSuite:
         if not present:
             raise SettingError("data_root", f"no {self.name} dataset found under {data_root}")
         skipped = tuple(self.cards[name].id for name in self.cards if name not in present)
-        usable = [n for n in present if not self.cards[n].splits or chosen_split in self.cards[n].splits]
+        usable = [
+            n for n in present if not self.cards[n].splits or self.split_for(n, split) in self.cards[n].splits
+        ]
         if not usable:
             raise SettingError("split", f"no {self.name} dataset present here has a split {chosen_split!r}")
-        return TaskSelection(tuple(self.task(name, chosen_split) for name in usable), skipped)
+        return TaskSelection(tuple(self.task(name, self.split_for(name, split)) for name in usable), skipped)
 
     def runs(self, task: AnyTask, model: object) -> bool:
         return True  # every task of a card suite takes any of its model types
+
+    def _with_user_data(
+        self, data_root: Path, entries: Sequence[str], split: str | None
+    ) -> tuple[AnyTask, ...]:
+        """The tasks of a ``--datasets`` list mixing dataset names and paths (``scifact,mine=/data/mine``).
+
+        A path's card is made by ``user_card`` (without ``--split``: its only split, else
+        ``default_split``); a path named as a carded dataset is that dataset only when its bytes are
+        the card's (``user.as_carded``). Every dataset is found, and every user
+        dataset's layout checked, before the model loads.
+        """
+        tasks: dict[str, AnyTask] = {}
+        for entry in entries:
+            given = user.parse_entry(entry)
+            if given is None:
+                task = self.task(entry, self.split_for(entry, split))
+                locate(self._card(entry), data_root)
+            elif given.name in self.cards:
+                chosen = self.split_for(given.name, split)
+                self.task(given.name, chosen)  # an unknown split is named first
+                task = self.make_task(user.as_carded(self.cards[given.name], given, chosen), chosen)
+            else:
+                if self.user_card is None:
+                    raise SettingError("datasets", f"the {self.name} suite takes no datasets of your own")
+                card = self.user_card(given)
+                only = next(iter(card.splits)) if len(card.splits) == 1 else self.default_split
+                task = self._user_task(card, split or only)  # a dataset with one split runs that one
+            if task.name in tasks:
+                raise SettingError("datasets", f"{task.name} is named twice")
+            tasks[task.name] = task
+        return tuple(tasks.values())
+
+    def _user_task(self, card: DatasetCard, split: str) -> AnyTask:
+        if split not in card.splits:
+            raise SettingError(
+                "split", f"{card.id} (user data) has no split {split!r}; it has {', '.join(card.splits)}"
+            )
+        return self.make_task(card, split)
+
+    def user_task(self, dataset: str, split: str) -> AnyTask:
+        """The task of a user dataset named in a results file: no local copy, so never loaded or rescored.
+
+        Raises:
+            SettingError: ``datasets`` when the suite takes no user data, the name does not fit, or it
+                is a carded dataset's (user data may never carry it).
+        """
+        if self.user_card is None:
+            raise SettingError("datasets", f"the {self.name} suite takes no datasets of your own")
+        if dataset in self.cards:
+            raise SettingError("datasets", f"{self.name}/{dataset} is a carded dataset, not user data")
+        if not user.USER_NAME.fullmatch(dataset):
+            raise SettingError("datasets", f"{dataset!r} is not a dataset name")
+        return self.make_task(user.user_card(self.name, dataset, None, (split,)), split)

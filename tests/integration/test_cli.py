@@ -200,7 +200,7 @@ def test_list_suites(tmp_path: Path) -> None:
     done = harness("list", "suites", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.startswith("│")}
-    assert set(rows) - {""} == {"beir", "sts", "glue", "kernels", "circuit"}
+    assert set(rows) - {""} == {"beir", "sts", "glue", "kernels", "circuit", "mteb"}
     header = next(line for line in done.stdout.splitlines() if line.startswith("┃"))
     assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["suite", "runs", "datasets", "what"]
     assert "scifact" in rows["beir"] and "Retriever" in rows["beir"]

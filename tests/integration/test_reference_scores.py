@@ -34,7 +34,10 @@ MARKS = {
     "all-MiniLM-L6-v2": [pytest.mark.slow],
     "all-mpnet-base-v2": [pytest.mark.slow],
 }
-CASE_MARKS = {("all-mpnet-base-v2", "beir/scifact"): [pytest.mark.reproduction]}
+CASE_MARKS = {
+    ("all-mpnet-base-v2", "beir/scifact"): [pytest.mark.reproduction],
+    ("splade-pp-ed", "beir/scifact"): [pytest.mark.reproduction],
+}
 """all-mpnet-base-v2 encodes SciFact in about 20-40 minutes on 2 CPUs: its committed run is held to the
 number by the fast test below, and this re-run (with ``harness verify`` of the committed file) runs with
 ``python -m pytest -m reproduction``, outside the default run."""
@@ -42,7 +45,10 @@ RESULTS = Path(__file__).resolve().parents[2] / "results"
 MODEL_IDS = {
     "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
     "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+    "splade-pp-ed": "naver/splade-cocondenser-ensembledistil",
 }
+UNCOMMITTED = {"splade-pp-ed": "its weights are not on the CI machine: a target for users who have them"}
+"""Conditions with no committed run; their reproduction test (-m reproduction) fails without the weights."""
 
 
 def suite_of(task: str) -> str:
@@ -120,6 +126,8 @@ def committed_runs() -> Iterator[ResultsFile]:
 def test_every_reference_condition_has_a_committed_run() -> None:
     committed = {(run.model.id, result.task) for run in committed_runs() for result in run.results}
     for model, tasks in REFERENCE.items():
+        if model in UNCOMMITTED:
+            continue
         for task in tasks:
             assert (MODEL_IDS.get(model, model), task) in committed, f"no committed run of {model} on {task}"
 

@@ -274,7 +274,7 @@ def test_significance_of_retrieval_cells_uses_their_per_query_values(engine: Eng
 
 
 def test_suite_names_put_the_registered_suites_first(engine: Engine) -> None:
-    registered = ["beir", "sts", "glue", "kernels", "circuit"]
+    registered = ["beir", "sts", "glue", "kernels", "circuit", "mteb"]
     assert bq.suite_names(engine, registry.SUITES) == registered
     store.ingest(engine, make_results("m", suite="aaa-legacy"))
     assert bq.suite_names(engine, registry.SUITES) == [*registered, "aaa-legacy"]

@@ -218,7 +218,8 @@ def test_filters(app: AppTest) -> None:
 
 def test_empty_suite_says_so(app: AppTest) -> None:
     at = ran(app)
-    assert at.radio(key="suite").options == list(SUITES) == ["beir", "sts", "glue", "kernels", "circuit"]
+    registered = ["beir", "sts", "glue", "kernels", "circuit", "mteb"]
+    assert at.radio(key="suite").options == list(SUITES) == registered
     at.radio(key="suite").set_value("sts")
     at = ran(at)
     assert any("No results in suite **sts** yet" in info.value for info in at.info)
@@ -432,3 +433,31 @@ def test_a_model_id_is_shown_as_text_never_as_markdown(
     caption = next(c.value for c in at.caption if "significantly better" in c.value)
     assert markdown_literal(HOSTILE) in caption
     assert "[Official SOTA](" not in caption
+
+
+def test_published_view_shows_published_beside_measured(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MTEB's SciFact file for all-MiniLM-L6-v2 beside a measured run of that model, as dataframe cells."""
+    from harness.published.sources import read_mteb_dir
+    from harness.store.published import store_sources
+
+    url = f"sqlite:///{tmp_path / 'board.sqlite'}"
+    engine = store.connect(url)
+    store.ingest(engine, make_results("sentence-transformers/all-MiniLM-L6-v2", ndcg=0.645081))
+    store_sources(engine, read_mteb_dir(data_root / "published" / "mteb-results"))
+    engine.dispose()
+    argv(monkeypatch, url)
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.query_params["view"] = "Published"
+    ran(at)
+    table = shown(at.dataframe[0])
+    rows = table.loc[["sentence-transformers/all-MiniLM-L6-v2"]]
+    row = rows[rows["metric"] == "ndcg@10"].iloc[0]
+    assert (row["task"], row["published"], row["measured here"], row["difference"]) == (
+        "beir/scifact",
+        "0.64508",
+        "0.64508",
+        "+0.00000",
+    )
+    assert not at.markdown or all("all-MiniLM" not in m.value for m in at.markdown)  # data, never Markdown

@@ -128,3 +128,47 @@ def load_beir(card: DatasetCard, data_root: Path, split: str) -> BeirDataset:
     counts = {"corpus": len(corpus), "queries": len(queries), "qrels": qrel_rows}
     inputs = inputs_record(card, split, files, counts)
     return BeirDataset(corpus=corpus, queries=queries, qrels=qrels, inputs=inputs)
+
+
+@dataclass(frozen=True)
+class BeirFolder:
+    """One split of one BEIR-layout folder inside a located dataset (a CQADupStack forum).
+
+    ``files`` and ``counts`` are what ``inputs_record`` takes; member names include ``folder``.
+    """
+
+    corpus: tuple[Document, ...]
+    queries: dict[str, str]
+    qrels: Qrels
+    files: dict[str, str]
+    counts: dict[str, int]
+
+
+def read_beir_folder(source: DatasetSource, split: str, folder: str = "") -> BeirFolder:
+    """Read ``<folder>/corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv`` as ``load_beir`` does.
+
+    BEIR's ``cqadupstack.zip`` holds one BEIR dataset per forum (``cqadupstack/<forum>/...``), each read
+    by ``GenericDataLoader(data_folder=<forum folder>)`` on its own; this reads one of them.
+
+    Raises:
+        InputError: a member file is malformed or missing, named relative to the data root.
+    """
+    base = f"{folder}/" if folder else ""
+    names = {part: base + part for part in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
+    members = {name: source.read(name) for name in names.values()}
+    corpus = read_corpus(members[names["corpus.jsonl"]], source.name_of(names["corpus.jsonl"]))
+    all_queries = read_queries(members[names["queries.jsonl"]], source.name_of(names["queries.jsonl"]))
+    qrels_name = names[f"qrels/{split}.tsv"]
+    qrels, qrel_rows = read_qrels(members[qrels_name], source.name_of(qrels_name))
+    missing = sorted(set(qrels) - set(all_queries))
+    if missing:
+        raise InputError(
+            source.name_of(qrels_name), "query-id", f"{missing[0]} has no query in queries.jsonl"
+        )
+    return BeirFolder(
+        corpus=corpus,
+        queries={qid: all_queries[qid] for qid in qrels},
+        qrels=qrels,
+        files={name: sha256_bytes(data) for name, data in members.items()},
+        counts={"corpus": len(corpus), "queries": len(qrels), "qrels": qrel_rows},
+    )

@@ -10,7 +10,7 @@ its per-query values, and those against the queries of the local qrels when the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.data.cards import DatasetCard
@@ -20,11 +20,12 @@ from harness.metrics.retrieval import drop_self_hits, retrieval_scores, truncate
 from harness.models.dense import DenseRetriever
 from harness.models.protocols import Encoder, IndexSize, Retriever
 from harness.results import ItemValues, TaskResult
+from harness.results.runs import RankedRun
 from harness.suites.base import Scores
 from harness.suites.beir.data import BeirDataset, load_beir
-from harness.suites.checks import check_item_means
+from harness.suites.checks import AGGREGATE_TOLERANCE, check_item_means, check_recomputed
 from harness.timing import Timer
-from harness.types import JSONValue
+from harness.types import JSONValue, Run
 
 BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
 
@@ -67,18 +68,61 @@ class RetrievalTask:
         with timer("search"):
             run = retriever.search(data.queries, k=self.k + 1 if self.remove_self_hits else self.k)
         with timer("evaluate"):
-            if self.remove_self_hits:
-                run = drop_self_hits(run)
-            metrics, per_query = retrieval_scores(data.qrels, truncate(run, self.k), self.metrics)
+            scores = self.score_run(data, run)
         sizes = {"index": retriever.index_bytes()} if isinstance(retriever, IndexSize) else {}
-        return Scores(metrics=metrics, per_item=ItemValues(kind="query", values=per_query), sizes_bytes=sizes)
+        return replace(scores, sizes_bytes=sizes)
+
+    def score_run(self, data: BeirDataset, run: Run) -> Scores:
+        """Score a run as this task scores its own search: self-hits dropped, cut at ``k``, ``trec_eval -c``.
+
+        The run kept in the ``Scores`` is exactly what was scored, so a saved run rescored gives the
+        same values (``harness score``, ``check_run``). Queries of the run that the qrels lack are
+        ignored, judged queries it lacks score 0 (``trec_eval -c``, ``metrics.retrieval``).
+        """
+        if self.remove_self_hits:
+            run = drop_self_hits(run)
+        run = truncate(run, self.k)
+        metrics, per_query = retrieval_scores(data.qrels, run, self.metrics)
+        return Scores(
+            metrics=metrics, per_item=ItemValues(kind="query", values=per_query), run=RankedRun(run, self.k)
+        )
+
+    def check_run(self, result: TaskResult, data: BeirDataset | None, run: Run) -> bool:
+        """``check``, then every metric and per-query value recomputed from ``run`` and the local qrels.
+
+        The run is the one ``predictions.run`` names by sha256 (the caller has held its digest to
+        it). Rescored only where the local data is here, is the file's and is the card's; otherwise
+        the means are checked as ``check`` does. A run that does not give the file's values to within
+        float summation noise (``AGGREGATE_TOLERANCE``) is refused: a tampered run or tampered scores.
+        """
+        self.check(result, data)
+        ref = result.predictions.run if result.predictions is not None else None
+        if ref is None:
+            raise FieldError("predictions", "names no run to rescore")
+        if ref.k != self.k:
+            raise FieldError("predictions.run.k", f"{ref.k}: {self.name} cuts runs at k = {self.k}")
+        if data is None or data.inputs.fingerprint != result.inputs.fingerprint or not data.inputs.verified:
+            return False
+        scores = self.score_run(data, run)
+        for name, value in scores.metrics.items():
+            check_recomputed(result, name, value, "what the run scores")
+        assert scores.per_item is not None and result.per_item is not None  # check_item_means held it
+        for name, values in scores.per_item.values.items():
+            claimed = result.per_item.values[name]
+            for qid, value in values.items():
+                if not abs(claimed[qid] - value) <= AGGREGATE_TOLERANCE:
+                    raise FieldError(
+                        f"per_item.values.{name}.{qid[:40]}",
+                        f"{claimed[qid]!r} is not what the run scores ({value!r})",
+                    )
+        return True
 
     def check(self, result: TaskResult, data: BeirDataset | None) -> bool:
         """Aggregates are means of one value per query, and those queries are the local qrels' own.
 
-        Never "rescored": nDCG and recall cannot be recomputed from per-query values, only their
-        means checked (a run file would let them be; see the interop issue). Where the data is here,
-        a file with made-up or missing query ids is refused, whatever its inputs claim.
+        Not "rescored" on its own: nDCG and recall cannot be recomputed from per-query values, only
+        their means checked; with the run file the result names (``check_run``) they are. Where the
+        data is here, a file with made-up or missing query ids is refused, whatever its inputs claim.
         """
         items = check_item_means(result, self, "query", "queries")
         if data is None or data.inputs.fingerprint != result.inputs.fingerprint:

@@ -8,15 +8,28 @@ SentEval's SICK test split (4,927 pairs, ``sts/sickr-test``). Data formats and p
 
 from __future__ import annotations
 
+from harness.data import user
 from harness.data.cards import DatasetCard
 from harness.models.protocols import Encoder
 from harness.suites.base import BoardSpec, CardSuite, Rate
 from harness.suites.sts.cards import CARDS
+from harness.suites.sts.data import load_user_pairs
 from harness.suites.sts.task import StsTask
 
 
 def _task(card: DatasetCard, split: str) -> StsTask:
     return StsTask(card, split)
+
+
+def _user_card(entry: user.UserEntry) -> DatasetCard:
+    """A user's STS file, read once here so that a malformed line is named before the model loads.
+
+    A TSV of pairs is small (STS-B's test split: 1,379 lines); reading it twice costs nothing, and the
+    error then comes as the one line the user sees, not after minutes of model loading.
+    """
+    card = user.sts_card(entry)
+    load_user_pairs(card)
+    return card
 
 
 SUITE = CardSuite(
@@ -25,6 +38,7 @@ SUITE = CardSuite(
     model_types=(Encoder,),
     cards=CARDS,
     make_task=_task,
+    user_card=_user_card,
     board=BoardSpec(
         rates=(
             Rate(

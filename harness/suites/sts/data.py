@@ -40,9 +40,10 @@ from pathlib import Path
 
 from harness.data.cards import DatasetCard, inputs_record
 from harness.data.files import DatasetSource, locate, sha256_bytes
+from harness.data.user import STS_MEMBER, read_given_file
 from harness.errors import InputError, SettingError
 from harness.results import Inputs
-from harness.suites.sts.cards import LAYOUTS, Part
+from harness.suites.sts.cards import LAYOUTS, SPLIT, Part
 
 MIN_SCORE = 0.0
 MAX_SCORE = 5.0
@@ -194,6 +195,68 @@ def read_sick(pairs: _Pairs, part: Part, data: bytes, where: str) -> None:
         pairs.add(f"{part.name}:{pair_id}", first, second, score)
 
 
+USER_HEADER = ("sentence1", "sentence2", "score")
+"""The optional first line of a user TSV (the column names of MTEB's ``mteb/stsbenchmark-sts``)."""
+
+
+def read_pairs_tsv(pairs: _Pairs, data: bytes, where: str) -> None:
+    r"""Read a user's STS file: ``sentence1\tsentence2\tscore`` per line, tabs only, no quoting.
+
+    The common rules of this module hold (UTF-8, lines end at ``\n``, a final empty line ignored).
+    A first line that is exactly ``sentence1, sentence2, score`` (tab-separated) is a header and is
+    skipped; any other line is a pair. Each line has exactly three fields; both sentences are
+    non-blank and kept as written; the score is a finite decimal number on any scale (Spearman and
+    Pearson do not depend on it), so ``parse_score``'s [0, 5] does not apply. Pairs are named
+    ``pairs:<line>``. At least two pairs, and not all of one score, or no correlation is defined.
+
+    Raises:
+        InputError: naming ``where``, the line and the field.
+    """
+    lines = _lines(data, where)
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if number == 1 and tuple(fields) == USER_HEADER:
+            continue
+        if len(fields) != 3:
+            raise InputError(
+                where,
+                f"line {number}",
+                f"{len(fields)} tab-separated fields; expected sentence1, sentence2, score",
+            )
+        for index, name in enumerate(("sentence1", "sentence2")):
+            if not fields[index].strip():
+                raise InputError(where, f"line {number}: {name}", "empty")
+        text = fields[2].strip()
+        if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
+            raise InputError(where, f"line {number}: score", f"not a finite number: {fields[2]!r}")
+        pairs.add(f"pairs:{number}", fields[0], fields[1], float(text))
+    if len(pairs.gold) < 2:
+        raise InputError(where, "(file)", f"{len(pairs.gold)} pairs: a correlation needs at least two")
+    if len(set(pairs.gold)) == 1:
+        raise InputError(where, "score", f"every score is {pairs.gold[0]:g}: a correlation is undefined")
+
+
+def load_user_pairs(card: DatasetCard) -> StsDataset:
+    """A user's STS file (``harness.data.user``): read as ``read_pairs_tsv``, recorded as ``pairs.tsv``.
+
+    Raises:
+        InputError: the file is unreadable or malformed, named as the user wrote its path.
+    """
+    data = read_given_file(card)
+    pairs = _Pairs()
+    read_pairs_tsv(pairs, data, card.path or card.id)
+    counts = {"pairs": len(pairs.gold), "sentences": len(pairs.index)}
+    inputs = inputs_record(card, SPLIT, {STS_MEMBER: sha256_bytes(data)}, counts)
+    return StsDataset(
+        sentences=tuple(pairs.index),
+        left=tuple(pairs.left),
+        right=tuple(pairs.right),
+        gold=tuple(pairs.gold),
+        pair_ids=tuple(pairs.ids),
+        inputs=inputs,
+    )
+
+
 def load_sts(card: DatasetCard, data_root: Path, split: str) -> StsDataset:
     """Read one split and record what was read: member sha256s, fingerprint, counts, verified.
 
@@ -206,6 +269,8 @@ def load_sts(card: DatasetCard, data_root: Path, split: str) -> StsDataset:
         DataNotFound: the dataset is not under the data root.
         InputError: a member file is malformed, naming the file (relative to the data root) and line.
     """
+    if card.user_data:
+        return load_user_pairs(card)
     layout = LAYOUTS.get(card.name)
     if layout is None:
         raise SettingError("datasets", f"{card.id} is not an STS dataset (known: {', '.join(LAYOUTS)})")
