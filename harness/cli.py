@@ -940,12 +940,19 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     for item in written:
         console.print(f"{item.task}: {item.main_score:.5f} -> {item.path}", markup=False, highlight=False)
     console.print(f"{len(written)} task results written under {args.out}", markup=False, highlight=False)
+    if not written:
+        console.print(
+            "only reference runs (harness run here, or ingested from results/) are exported; "
+            "submissions and imported scores are not ours to re-publish",
+            markup=False,
+            highlight=False,
+        )
     return 0
 
 
 def cmd_published(args: argparse.Namespace, console: Console) -> int:
     from harness import store
-    from harness.board.queries import published_comparison
+    from harness.board.queries import PUBLISHED_COLUMNS, published_comparison
     from harness.report import print_rows
 
     engine = store.connect(_db_url(args.db), readonly=True)
@@ -953,36 +960,13 @@ def cmd_published(args: argparse.Namespace, console: Console) -> int:
         comparison = published_comparison(engine)
     finally:
         engine.dispose()
+    shown = PUBLISHED_COLUMNS[: PUBLISHED_COLUMNS.index("standing") + 1]
+    numbers = {"published": "{:.5f}", "measured here": "{:.5f}", "difference": "{:+.5f}"}
     rows = [
-        (
-            str(r["model"]),
-            str(r["task"]),
-            str(r["split"]),
-            str(r["metric"]),
-            f"{r['published']:.5f}",
-            str(r["source"]),
-            f"{r['measured here']:.5f}",
-            f"{r['difference']:+.5f}",
-            str(r["standing"]),
-        )
-        for r in comparison.compared.to_dict("records")
+        tuple(numbers.get(column, "{}").format(record[column]) for column in shown)
+        for record in comparison.compared.to_dict("records")
     ]
-    print_rows(
-        console,
-        "published vs measured here (same task, split, metric and data)",
-        (
-            "model",
-            "task",
-            "split",
-            "metric",
-            "published",
-            "source",
-            "measured here",
-            "difference",
-            "standing",
-        ),  # noqa: E501
-        rows,
-    )
+    print_rows(console, "published vs measured here (same task, split, metric and data)", tuple(shown), rows)
     if args.all:
         others = [
             (str(r["model"]), str(r["source task"]), str(r["dataset revision"]), str(r["split"]),

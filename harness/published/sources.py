@@ -25,7 +25,6 @@ Layouts read:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -51,12 +50,11 @@ from harness.published.tasks import (
 from harness.results.bounds import (
     MAX_INTEGER_DIGITS,
     MAX_NESTING,
-    DuplicateKey,
-    RefusedNumber,
-    first_violation,
+    check_document,
+    location,
+    parse_untrusted_json,
     prescan_problem,
     read_bounded,
-    unique_keys,
 )
 
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
@@ -156,85 +154,30 @@ class TwoCrFile(_Record):
 
 
 def _read(path: Path, where: str) -> bytes:
-    data = read_bounded(path, where)
-    if len(data) > MAX_SOURCE_BYTES:
-        raise InputError(where, "(file)", f"larger than {MAX_SOURCE_BYTES // 2**20} MB")
-    return data
-
-
-def _float(literal: str) -> float | RefusedNumber:
-    value = float(literal)
-    return value if math.isfinite(value) else RefusedNumber(literal, "Input should be a finite number")
-
-
-def _int(literal: str) -> int | RefusedNumber:
-    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        return RefusedNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
-    return int(literal)
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(document)"
-
-
-def _checked(document: Any, where: str) -> dict[str, Any]:
-    """The parsed document, once it is an object within the limits and the text policy."""
-    if not isinstance(document, dict):
-        raise InputError(where, "(document)", "must be an object")
-    bad = first_violation(document)
-    if bad is not None:
-        loc, message = bad
-        raise InputError(where, _location(loc), message)
-    return document
+    return read_bounded(path, where, limit=MAX_SOURCE_BYTES, what="a published score file")
 
 
 def parse_json(data: bytes, where: str) -> dict[str, Any]:
-    """Untrusted JSON bytes -> a checked object (duplicate keys, NaN, 1e400 and 10**30 refused)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
-    too_many = prescan_problem(data)
-    if too_many is not None:
-        raise InputError(where, "(file)", too_many)
-    try:
-        document = json.loads(
-            text,
-            parse_constant=lambda c: RefusedNumber(c, "Input should be a finite number"),
-            parse_float=_float,
-            parse_int=_int,
-            object_pairs_hook=unique_keys,
-        )
-    except DuplicateKey as duplicate:
-        raise InputError(
-            where, "(file)", f"the key {duplicate.key[:40]!r} appears twice in one object"
-        ) from None
-    except RecursionError:
-        raise InputError(where, "(file)", "JSON nested too deeply") from None
-    except ValueError as error:
-        raise InputError(where, "(file)", f"not valid JSON: {error}") from None
-    return _checked(document, where)
+    """Untrusted JSON bytes -> a checked object (``results.bounds.parse_untrusted_json``)."""
+    return parse_untrusted_json(data, where)
 
 
 def _plain(value: Any, where: str, loc: tuple[int | str, ...], depth: int = 1) -> None:
     """YAML may build what JSON cannot (int keys, dates, bytes, sets): only JSON values pass."""
     if depth > MAX_NESTING:
-        raise InputError(where, _location(loc), f"nested deeper than {MAX_NESTING} levels")
+        raise InputError(where, location(loc), f"nested deeper than {MAX_NESTING} levels")
     if isinstance(value, dict):
         for key, child in value.items():
             if not isinstance(key, str):
-                raise InputError(where, _location(loc), f"a key is {type(key).__name__}, not text")
+                raise InputError(where, location(loc), f"a key is {type(key).__name__}, not text")
             _plain(child, where, (*loc, key[:40]), depth + 1)
     elif isinstance(value, list):
         for index, child in enumerate(value):
             _plain(child, where, (*loc, index), depth + 1)
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_INTEGER_DIGITS:
-        raise InputError(where, _location(loc), f"integer has more than {MAX_INTEGER_DIGITS} digits")
+        raise InputError(where, location(loc), f"integer has more than {MAX_INTEGER_DIGITS} digits")
     elif value is not None and not isinstance(value, str | int | float | bool):
-        raise InputError(where, _location(loc), f"a {type(value).__name__} is not a plain value")
+        raise InputError(where, location(loc), f"a {type(value).__name__} is not a plain value")
 
 
 def parse_yaml(data: bytes, where: str) -> dict[str, Any]:
@@ -265,7 +208,7 @@ def parse_yaml(data: bytes, where: str) -> dict[str, Any]:
     for key, value in _floats(document):
         if not math.isfinite(value):
             raise InputError(where, key, "Input should be a finite number")
-    return _checked(document, where)
+    return check_document(document, where)
 
 
 def _floats(value: Any, loc: str = "") -> Iterator[tuple[str, float]]:
@@ -285,7 +228,7 @@ def _validated(model: type[BaseModel], document: dict[str, Any], where: str) -> 
     except ValidationError as error:
         first = error.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
-        raise InputError(where, _location(tuple(first["loc"])), message) from None
+        raise InputError(where, location(tuple(first["loc"])), message) from None
 
 
 def _bounded(value: Any, metric: str, where: str, field: str) -> float:

@@ -19,6 +19,8 @@ Model ids get more (ASCII only, no look-alikes of a reference model): ``submit.c
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import stat
 import unicodedata
@@ -47,8 +49,11 @@ MAX_SEPARATORS = 4_000_000
 """Commas in one file, a bound on its values counted before parsing (a valid 49 MB file has 1.8 million)."""
 
 
-def read_bounded(path: Path, where: str) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``MAX_FILE_BYTES``; never blocks on a FIFO.
+def read_bounded(path: Path, where: str, limit: int = MAX_FILE_BYTES, what: str = "a results file") -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit``; never blocks on a FIFO.
+
+    Every untrusted file is read through here (results files, TREC runs with their own ``limit``,
+    published score files); ``what`` names the kind of file a directory was mistaken for.
 
     ``O_NONBLOCK`` makes opening a FIFO return at once (with no writer it would wait forever);
     ``fstat`` of the opened descriptor then refuses anything but a regular file, so a symlink
@@ -62,19 +67,19 @@ def read_bounded(path: Path, where: str) -> bytes:
     except FileNotFoundError:
         raise InputError(where, "(file)", "no such file") from None
     except IsADirectoryError:
-        raise InputError(where, "(file)", "is a directory, not a results file") from None
+        raise InputError(where, "(file)", f"is a directory, not {what}") from None
     except OSError as error:
         raise InputError(where, "(file)", error.strerror or str(error)) from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise InputError(where, "(file)", "is a directory, not a results file")
+            raise InputError(where, "(file)", f"is a directory, not {what}")
         if not stat.S_ISREG(mode):
             raise InputError(where, "(file)", f"is {_kind(mode)}, not a regular file")
-        if os.fstat(fd).st_size > MAX_FILE_BYTES:
-            raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // 2**20} MB")
+        if os.fstat(fd).st_size > limit:
+            raise InputError(where, "(file)", f"larger than {limit // 2**20} MB")
         chunks: list[bytes] = []
-        left = MAX_FILE_BYTES + 1
+        left = limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
@@ -86,8 +91,8 @@ def read_bounded(path: Path, where: str) -> bytes:
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // 2**20} MB")
+    if len(data) > limit:
+        raise InputError(where, "(file)", f"larger than {limit // 2**20} MB")
     return data
 
 
@@ -235,3 +240,70 @@ def _size_problem(loc: tuple[int | str, ...], values: Any, size: int) -> str | N
     if not _numbers_only(values):
         return f"holds {size:,} entries (at most {MAX_ENTRIES:,} unless they are all numbers)"
     return None
+
+
+def location(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a field path: ``results[0].metrics.ndcg@10``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+def _constant(literal: str) -> RefusedNumber:
+    return RefusedNumber(literal, "Input should be a finite number")
+
+
+def _float(literal: str) -> float | RefusedNumber:
+    value = float(literal)
+    return value if math.isfinite(value) else _constant(literal)
+
+
+def _int(literal: str) -> int | RefusedNumber:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        return RefusedNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def parse_untrusted_json(data: bytes, where: str) -> dict[str, Any]:
+    """Untrusted JSON bytes -> an object within the limits and the text policy, or one ``InputError``.
+
+    Every JSON document from outside is parsed here (results files, published score files): UTF-8
+    only, counts pre-scanned before parsing (``prescan_problem``), NaN, Infinity, 1e400 and integers
+    over ``MAX_INTEGER_DIGITS`` refused with their location, duplicate keys refused (the parser would
+    keep the last and leave the first unchecked), then ``first_violation`` over the whole tree.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
+    too_many = prescan_problem(data)
+    if too_many is not None:
+        raise InputError(where, "(file)", too_many)
+    try:
+        document = json.loads(
+            text, parse_constant=_constant, parse_float=_float, parse_int=_int, object_pairs_hook=unique_keys
+        )
+    except DuplicateKey as duplicate:
+        key = duplicate.key if len(duplicate.key) <= 40 else duplicate.key[:40] + "..."
+        raise InputError(where, "(file)", f"the key {key!r} appears twice in one object") from None
+    except RecursionError:
+        raise InputError(where, "(file)", "JSON nested too deeply") from None
+    except ValueError as error:
+        raise InputError(where, "(file)", f"not valid JSON: {error}") from None
+    del text  # a 50 MB file: its text, its tree and its model are never all held at once
+    return check_document(document, where)
+
+
+def check_document(document: Any, where: str) -> dict[str, Any]:
+    """A parsed document (JSON, or YAML reduced to JSON values), once it is within the text policy.
+
+    It must be an object, and ``first_violation`` must find nothing in it (limits, text, numbers).
+    """
+    if not isinstance(document, dict):
+        raise InputError(where, "(document)", "must be a JSON object")
+    bad = first_violation(document)
+    if bad is not None:
+        loc, message = bad
+        raise InputError(where, location(loc), message)
+    return document

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,7 @@ from pydantic import ValidationError
 
 from harness.atomic import PUBLIC, atomic_write_bytes
 from harness.errors import InputError
-from harness.results.bounds import (
-    MAX_FILE_BYTES,
-    MAX_INTEGER_DIGITS,
-    DuplicateKey,
-    RefusedNumber,
-    first_violation,
-    prescan_problem,
-    read_bounded,
-    unique_keys,
-)
+from harness.results.bounds import MAX_FILE_BYTES, location, parse_untrusted_json, read_bounded
 from harness.results.migrations import migrate
 from harness.results.records import SCHEMA_VERSION, ResultsFile, TaskResult
 
@@ -183,29 +173,6 @@ def write_results(results: ResultsFile, directory: Path) -> Path:
     return path
 
 
-def _constant(literal: str) -> RefusedNumber:
-    return RefusedNumber(literal, "Input should be a finite number")
-
-
-def _float(literal: str) -> float | RefusedNumber:
-    value = float(literal)
-    return value if math.isfinite(value) else _constant(literal)
-
-
-def _int(literal: str) -> int | RefusedNumber:
-    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        return RefusedNumber(literal, f"integer has more than {MAX_INTEGER_DIGITS} digits")
-    return int(literal)
-
-
-def location(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as a field path: ``results[0].metrics.ndcg@10``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(document)"
-
-
 def parse_results(data: bytes, where: str) -> ResultsFile:
     """Parse untrusted bytes into a ``ResultsFile``; every failure is one ``InputError`` naming the field.
 
@@ -219,31 +186,7 @@ def parse_versioned(data: bytes, where: str) -> tuple[ResultsFile, int]:
     """``parse_results``, plus the schema version the file was written in."""
     if len(data) > MAX_FILE_BYTES:
         raise InputError(where, "(file)", f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
-    too_many = prescan_problem(data)
-    if too_many is not None:
-        raise InputError(where, "(file)", too_many)
-    try:
-        document = json.loads(
-            text, parse_constant=_constant, parse_float=_float, parse_int=_int, object_pairs_hook=unique_keys
-        )
-    except DuplicateKey as duplicate:
-        key = duplicate.key if len(duplicate.key) <= 40 else duplicate.key[:40] + "..."
-        raise InputError(where, "(file)", f"the key {key!r} appears twice in one object") from None
-    except RecursionError:
-        raise InputError(where, "(file)", "JSON nested too deeply") from None
-    except ValueError as error:
-        raise InputError(where, "(file)", f"not valid JSON: {error}") from None
-    del text  # a 50 MB file: its text, its tree and its model are never all held at once
-    if not isinstance(document, dict):
-        raise InputError(where, "(document)", "must be a JSON object")
-    bad = first_violation(document)
-    if bad is not None:
-        loc, message = bad
-        raise InputError(where, location(loc), message)
+    document = parse_untrusted_json(data, where)
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise InputError(where, "schema_version", "missing or not an integer")

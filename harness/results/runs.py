@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import re
-import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,7 @@ from pathlib import Path
 from harness.atomic import PUBLIC, atomic_write_bytes, create_exclusive
 from harness.errors import InputError
 from harness.metrics.retrieval import ranked
-from harness.results.bounds import text_problem
+from harness.results.bounds import read_bounded, text_problem
 from harness.results.records import RunRef
 from harness.types import Run
 
@@ -179,40 +177,8 @@ def canonical(parsed: ParsedRun, k: int, tag: str) -> EncodedRun:
 
 
 def read_run_bytes(path: Path, where: str) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``MAX_RUN_FILE_BYTES``; never blocks on a FIFO.
-
-    As ``results.bounds.read_bounded``: open non-blocking, ``fstat`` the descriptor, read to the limit.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputError(where, "(file)", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(where, "(file)", "is a directory, not a run file") from None
-    except OSError as error:
-        raise InputError(where, "(file)", error.strerror or str(error)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(where, "(file)", "is a directory, not a run file")
-        if not stat.S_ISREG(mode):
-            raise InputError(where, "(file)", "is not a regular file")
-        chunks: list[bytes] = []
-        left = MAX_RUN_FILE_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 22))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as error:
-        raise InputError(where, "(file)", error.strerror or str(error)) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_RUN_FILE_BYTES:
-        raise InputError(where, "(file)", f"larger than {MAX_RUN_FILE_BYTES // 2**20} MiB")
-    return data
+    """The bytes of the regular file at ``path``, at most ``MAX_RUN_FILE_BYTES``; never blocks on a FIFO."""
+    return read_bounded(path, where, limit=MAX_RUN_FILE_BYTES, what="a run file")
 
 
 def decompressed(data: bytes, where: str) -> bytes:

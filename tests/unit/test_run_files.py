@@ -149,7 +149,7 @@ def test_size_and_line_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(InputError, match=r"holds more than 99 lines"):
         read_run(path)
     monkeypatch.setattr(trec, "MAX_RUN_FILE_BYTES", 1000)
-    with pytest.raises(InputError, match=r"\(file\): larger than 0 MiB"):
+    with pytest.raises(InputError, match=r"\(file\): larger than 0 MB"):
         read_run(path)
 
 

@@ -35,8 +35,8 @@ from harness.results.runs import RankedRun
 from harness.suites.base import Scores
 from harness.suites.beir.cards import CQADUPSTACK_FORUMS
 from harness.suites.beir.data import BeirDataset, BeirFolder, read_beir_folder
-from harness.suites.beir.task import BEIR_METRICS, RetrievalTask
-from harness.suites.checks import AGGREGATE_TOLERANCE, check_recomputed
+from harness.suites.beir.task import BEIR_METRICS, RetrievalTask, rescore_run
+from harness.suites.checks import check_recomputed
 from harness.timing import Timer
 from harness.types import JSONValue, Qrels, Run
 
@@ -214,27 +214,7 @@ class CqaDupStackTask:
         Rescored only where the local data is here, is the file's and is the card's.
         """
         self.check(result, data)
-        ref = result.predictions.run if result.predictions is not None else None
-        if ref is None:
-            raise FieldError("predictions", "names no run to rescore")
-        if ref.k != self.k:
-            raise FieldError("predictions.run.k", f"{ref.k}: {self.name} cuts runs at k = {self.k}")
-        if data is None or data.inputs.fingerprint != result.inputs.fingerprint or not data.inputs.verified:
-            return False
-        scores = self.score_run(data, run)
-        for name, value in scores.metrics.items():
-            check_recomputed(result, name, value, "what the run scores")
-        if scores.per_item is None or result.per_item is None:  # check has held the file's
-            raise AssertionError("per-query values missing after check")
-        for name, values in scores.per_item.values.items():
-            claimed = result.per_item.values[name]
-            for qid, value in values.items():
-                if not abs(claimed[qid] - value) <= AGGREGATE_TOLERANCE:
-                    raise FieldError(
-                        f"per_item.values.{name}.{qid[:60]}",
-                        f"{claimed[qid]!r} is not what the run scores ({value!r})",
-                    )
-        return True
+        return rescore_run(result, data, self.k, self.name, lambda loaded: self.score_run(loaded, run))
 
     def check(self, result: TaskResult, data: ForumsData | None) -> bool:
         """Each metric is the mean over forums of the forum's mean of per-query values.

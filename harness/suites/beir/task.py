@@ -10,8 +10,10 @@ its per-query values, and those against the queries of the local qrels when the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from harness.data.cards import DatasetCard
 from harness.errors import FieldError
@@ -19,7 +21,7 @@ from harness.metrics.measures import Measure, measure
 from harness.metrics.retrieval import drop_self_hits, retrieval_scores, truncate
 from harness.models.dense import DenseRetriever
 from harness.models.protocols import Encoder, IndexSize, Retriever
-from harness.results import ItemValues, TaskResult
+from harness.results import Inputs, ItemValues, TaskResult
 from harness.results.runs import RankedRun
 from harness.suites.base import Scores
 from harness.suites.beir.data import BeirDataset, load_beir
@@ -28,6 +30,59 @@ from harness.timing import Timer
 from harness.types import JSONValue, Run
 
 BEIR_METRICS = ("ndcg@10", "recall@100", "recall@1000", "map@100", "mrr@10")
+
+
+class _Loaded(Protocol):
+    @property
+    def inputs(self) -> Inputs: ...
+
+
+LoadedT = TypeVar("LoadedT", bound=_Loaded)
+
+
+def rescore_run(
+    result: TaskResult, data: LoadedT | None, k: int, task: str, score: Callable[[LoadedT], Scores]
+) -> bool:
+    """The part of ``check_run`` every retrieval task shares, after its own ``check`` held the file.
+
+    Returns:
+        True when the local data is here, is the file's and is the card's, and ``score(data)`` (the
+        run scored by the task) gives every metric and per-query value of ``result``; False when the
+        data is not, so nothing could be recomputed.
+
+    Raises:
+        FieldError: the file names no run, or one cut at another ``k``, or values the run does not give.
+    """
+    ref = result.predictions.run if result.predictions is not None else None
+    if ref is None:
+        raise FieldError("predictions", "names no run to rescore")
+    if ref.k != k:
+        raise FieldError("predictions.run.k", f"{ref.k}: {task} cuts runs at k = {k}")
+    if data is None or data.inputs.fingerprint != result.inputs.fingerprint or not data.inputs.verified:
+        return False
+    check_run_scores(result, score(data))
+    return True
+
+
+def check_run_scores(result: TaskResult, scores: Scores) -> None:
+    """Every metric and per-query value of ``result`` equals what its run scores (``scores``).
+
+    Raises:
+        FieldError: a metric or a per-query value differs by more than float summation noise
+            (``AGGREGATE_TOLERANCE``): a tampered run, or tampered scores.
+    """
+    for name, value in scores.metrics.items():
+        check_recomputed(result, name, value, "what the run scores")
+    if scores.per_item is None or result.per_item is None:  # the task's check has held the file's
+        raise FieldError("per_item", "holds no per-query values to compare with the run's")
+    for name, values in scores.per_item.values.items():
+        claimed = result.per_item.values.get(name, {})
+        for qid, value in values.items():
+            if qid not in claimed or not abs(claimed[qid] - value) <= AGGREGATE_TOLERANCE:
+                raise FieldError(
+                    f"per_item.values.{name}.{qid[:60]}",
+                    f"{claimed.get(qid)!r} is not what the run scores ({value!r})",
+                )
 
 
 @dataclass(frozen=True)
@@ -96,26 +151,7 @@ class RetrievalTask:
         float summation noise (``AGGREGATE_TOLERANCE``) is refused: a tampered run or tampered scores.
         """
         self.check(result, data)
-        ref = result.predictions.run if result.predictions is not None else None
-        if ref is None:
-            raise FieldError("predictions", "names no run to rescore")
-        if ref.k != self.k:
-            raise FieldError("predictions.run.k", f"{ref.k}: {self.name} cuts runs at k = {self.k}")
-        if data is None or data.inputs.fingerprint != result.inputs.fingerprint or not data.inputs.verified:
-            return False
-        scores = self.score_run(data, run)
-        for name, value in scores.metrics.items():
-            check_recomputed(result, name, value, "what the run scores")
-        assert scores.per_item is not None and result.per_item is not None  # check_item_means held it
-        for name, values in scores.per_item.values.items():
-            claimed = result.per_item.values[name]
-            for qid, value in values.items():
-                if not abs(claimed[qid] - value) <= AGGREGATE_TOLERANCE:
-                    raise FieldError(
-                        f"per_item.values.{name}.{qid[:40]}",
-                        f"{claimed[qid]!r} is not what the run scores ({value!r})",
-                    )
-        return True
+        return rescore_run(result, data, self.k, self.name, lambda loaded: self.score_run(loaded, run))
 
     def check(self, result: TaskResult, data: BeirDataset | None) -> bool:
         """Aggregates are means of one value per query, and those queries are the local qrels' own.
