@@ -53,6 +53,8 @@ from harness.published.tasks import (
 from harness.results import model_slug, variant_key
 from harness.store import published as store_published
 from harness.suites.base import BoardSpec, Suite
+from harness.suites.beir.cards import CQADUPSTACK
+from harness.suites.beir.cqadupstack import forum_weights
 
 KINDS = ("dense", "sparse", "hybrid", "other")
 SIGNIFICANCE_LEVEL = 0.05
@@ -469,7 +471,11 @@ def significance(
             values = items(row, label)
             if values is None or not (values.keys() & reference.keys()):
                 continue
-            p_values.at[row, label] = paired_randomization(values, reference, trials=trials, seed=seed)
+            task = str(result.columns[label]["task"])
+            weights = forum_weights(values.keys() & reference.keys()) if task == CQADUPSTACK.id else None
+            p_values.at[row, label] = paired_randomization(
+                values, reference, trials=trials, seed=seed, weights=weights
+            )
     return p_values
 
 

@@ -74,3 +74,36 @@ def test_many_items_stay_within_memory_chunks() -> None:
 def test_refuses_empty_overlap_and_zero_trials(a: dict[str, float], b: dict[str, float], trials: int) -> None:
     with pytest.raises(ValueError):
         paired_randomization(a, b, trials=trials)
+
+
+def test_uniform_weights_are_the_plain_test() -> None:
+    rng = np.random.default_rng(5)
+    a = {str(i): float(v) for i, v in enumerate(rng.random(50))}
+    b = {key: value + float(rng.normal(0.05, 0.2)) for key, value in a.items()}
+    weights = dict.fromkeys(a, 3.0)
+    assert paired_randomization(a, b, seed=2, weights=weights) == paired_randomization(a, b, seed=2)
+
+
+def test_weights_make_the_statistic_the_weighted_mean() -> None:
+    # d = (2, -1, 1). Unweighted the statistic is |sum| = 2, reached by 6 of the 8 sign patterns
+    # (|2-1+1|, |2+1-1|, |2+1+1| and their mirrors): p = 3/4. Weighted (1, 2, 1) it is |2 - 2 + 1| = 1,
+    # which every pattern reaches (|2±2±1| is 1, 1, 3 or 5): p = 1.
+    a = {"1": 2.0, "2": -1.0, "3": 1.0}
+    b = dict.fromkeys(a, 0.0)
+    assert paired_randomization(a, b, trials=20_000) == pytest.approx(0.75, abs=0.02)
+    assert paired_randomization(a, b, trials=2_000, weights={"1": 1.0, "2": 2.0, "3": 1.0}) == 1.0
+
+
+def test_cqadupstack_weights_give_the_mean_of_forum_means() -> None:
+    from harness.suites.beir.cqadupstack import forum_weights
+
+    values = {"android/1": 1.0, "android/2": 0.0, "android/3": 0.0, "tex/9": 1.0}
+    weights = forum_weights(values)
+    weighted = sum(weights[k] * v for k, v in values.items()) / sum(weights.values())
+    assert weighted == pytest.approx((1 / 3 + 1.0) / 2)  # the task's aggregate, not the plain 2/4
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0, float("nan")])
+def test_refuses_weights_that_are_not_positive(weight: float) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        paired_randomization({"1": 1.0, "2": 0.0}, {"1": 0.0, "2": 0.0}, weights={"1": 1.0, "2": weight})

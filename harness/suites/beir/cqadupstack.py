@@ -13,14 +13,15 @@ Per-item values are kept per query, keyed ``<forum>/<query id>`` (kind ``query``
 run ``--save-run`` keeps (doc ids ``<forum>/<doc id>``; ``score_run`` splits it by forum again).
 ``check`` re-derives the forum-weighted mean from them (``suites.checks.check_item_means`` assumes a
 plain mean and would refuse a correct file). The board's paired significance test reads the same
-values: its sign-flip test stays valid for per-query differences, but its statistic is the plain
-mean over queries, not the forum mean (``metrics/significance.py``).
+values, weighting each query by 1 / (its forum's query count) (``forum_weights``), so its
+statistic is the forum mean too.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -59,6 +60,17 @@ class ForumsData:
             for forum, folder in self.forums
             for qid, docs in folder.qrels.items()
         }
+
+
+def forum_weights(keys: Iterable[str]) -> dict[str, float]:
+    """Each per-query key's weight in the mean of forum means: 1 / (the number of its forum's keys).
+
+    What the board's paired test weighs queries by (``metrics.significance.paired_randomization``),
+    so its statistic is this task's aggregate, not the plain mean over 13,145 queries.
+    """
+    listed = list(keys)
+    sizes = Counter(key.partition(SEPARATOR)[0] for key in listed)
+    return {key: 1.0 / sizes[key.partition(SEPARATOR)[0]] for key in listed}
 
 
 def forum_means(values: Mapping[str, float], forums: tuple[str, ...], where: str) -> dict[str, float]:
