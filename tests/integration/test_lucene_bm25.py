@@ -218,3 +218,40 @@ def test_incomplete_cache_folder_is_rebuilt(lucene_jar: str, tmp_path: Path) -> 
     assert (rebuilt.index_dir / MARKER).is_file()
     assert not (rebuilt.index_dir / "index" / "junk").exists()
     assert rebuilt.search({"q": "quantum"}, k=10) == expected
+
+
+@pytest.mark.parametrize("fields", ["flat", "multifield"])
+def test_ties_at_the_cut_match_anserini(lucene_jar: str, tmp_path: Path, fields: str) -> None:
+    """Identical documents tie exactly; every cut through the tie gives SimpleSearcher's ids, order, scores.
+
+    ``search`` collects Lucene's top hits unsorted and sorts ties by id itself, fetching deeper when a
+    tie reaches the cut; ``search_batch_search`` is Anserini's own sort (score, then id) and tie scores.
+    """
+    from harness.models.lucene import LuceneBm25
+
+    twins = [Document(f"t{i:02d}", "Quantum computers use qubits.", "Quantum") for i in (7, 3, 11, 0, 5)]
+    corpus = [*TINY, *twins, *(Document(f"n{i}", f"quantum note {i} " * (i % 3 + 1), "") for i in range(40))]
+    model = LuceneBm25(fields, tmp_path)  # type: ignore[arg-type]
+    model.index(corpus)
+    queries = {"q1": "quantum computers", "q2": "quantum", "q3": "note quantum quantum", "q4": "nothing here"}
+    for k in (1, 2, 3, 4, 5, 6, 8, 30, 100):
+        ours, theirs = model.search(queries, k), model.search_batch_search(queries, k)
+        assert list(ours) == list(theirs)
+        for qid in queries:
+            assert list(ours[qid].items()) == list(theirs[qid].items()), (k, qid)
+    model.close()
+
+
+def test_anserini_tie_scores_follow_java_float_arithmetic() -> None:
+    """Rounded to 1e-4; each further score within 1e-4 of the one above is lowered by 1e-6 per tie."""
+    import numpy as np
+
+    from harness.models.lucene import _anserini_ties
+
+    scores = np.array([8.13988304, 5.0, 5.0, 5.0, 4.99996, 3.2, 1.00004, 1.00001], dtype=np.float32)
+    got = _anserini_ties(scores)
+    f = np.float32
+    expected = [f(8.1399), f(5.0), f(f(5.0) - f(1e-6)), f(f(5.0) - f(2e-6)), f(f(5.0) - f(3e-6)), f(3.2),
+                f(1.0), f(f(1.0) - f(1e-6))]  # fmt: skip
+    assert got == [float(x) for x in expected]
+    assert _anserini_ties(np.array([], dtype=np.float32)) == []
