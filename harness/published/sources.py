@@ -53,8 +53,8 @@ from harness.results.bounds import (
     check_document,
     location,
     parse_untrusted_json,
-    prescan_problem,
     read_bounded,
+    untrusted_text,
 )
 
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
@@ -190,13 +190,7 @@ def parse_yaml(data: bytes, where: str) -> dict[str, Any]:
                 raise yaml.YAMLError("aliases (*name) are not allowed")
             return super().compose_node(parent, index)
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputError(where, "(file)", f"not UTF-8 (byte {error.start})") from None
-    too_many = prescan_problem(data)
-    if too_many is not None:
-        raise InputError(where, "(file)", too_many)
+    text = untrusted_text(data, where)
     try:
         document = yaml.load(text, Loader=NoAliases)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:

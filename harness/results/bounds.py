@@ -265,13 +265,11 @@ def _int(literal: str) -> int | RefusedNumber:
     return int(literal)
 
 
-def parse_untrusted_json(data: bytes, where: str) -> dict[str, Any]:
-    """Untrusted JSON bytes -> an object within the limits and the text policy, or one ``InputError``.
+def untrusted_text(data: bytes, where: str) -> str:
+    """Untrusted bytes as text, before any parser sees them: UTF-8 only, counts pre-scanned.
 
-    Every JSON document from outside is parsed here (results files, published score files): UTF-8
-    only, counts pre-scanned before parsing (``prescan_problem``), NaN, Infinity, 1e400 and integers
-    over ``MAX_INTEGER_DIGITS`` refused with their location, duplicate keys refused (the parser would
-    keep the last and leave the first unchecked), then ``first_violation`` over the whole tree.
+    Raises:
+        InputError: not UTF-8, or more objects, arrays or strings than ``prescan_problem`` allows.
     """
     try:
         text = data.decode("utf-8")
@@ -280,6 +278,18 @@ def parse_untrusted_json(data: bytes, where: str) -> dict[str, Any]:
     too_many = prescan_problem(data)
     if too_many is not None:
         raise InputError(where, "(file)", too_many)
+    return text
+
+
+def parse_untrusted_json(data: bytes, where: str) -> dict[str, Any]:
+    """Untrusted JSON bytes -> an object within the limits and the text policy, or one ``InputError``.
+
+    Every JSON document from outside is parsed here (results files, published score files): UTF-8
+    only, counts pre-scanned before parsing (``prescan_problem``), NaN, Infinity, 1e400 and integers
+    over ``MAX_INTEGER_DIGITS`` refused with their location, duplicate keys refused (the parser would
+    keep the last and leave the first unchecked), then ``first_violation`` over the whole tree.
+    """
+    text = untrusted_text(data, where)
     try:
         document = json.loads(
             text, parse_constant=_constant, parse_float=_float, parse_int=_int, object_pairs_hook=unique_keys
