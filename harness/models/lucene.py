@@ -23,24 +23,19 @@ the space and the newline alike, so the postings, and with them every score, are
 Searching (issue 14). Anserini's ``SimpleSearcher.batch_search`` (Pyserini's path, kept as
 ``search_batch_search``, the peer) returns one ``ScoredDoc`` per hit, each with its stored document
 loaded; reading them from Python costs two JNI attribute reads and a wrapped Java object per hit, about
-25 queries/s at k=1000 on SciFact, where Lucene's own scoring is a small part. ``search`` instead runs,
-per query, the same Lucene search ``SimpleSearcher`` runs: Anserini's ``BagOfWordsQueryGenerator``
-(``buildQuery("contents", ...)``, or the field map for multifield) with ``SimpleSearcher``'s own analyzer,
-``IndexSearcher.search`` with ``BM25Similarity(k1, b)``, and hands the whole batch of ``TopDocs`` to
-Jackson (in the Anserini jar) once, which writes it as one JSON string. Jackson writes a float with the
-shortest digits that round-trip it (``Float.toString``), so the float32 scores come back bit for bit.
-Then, in numpy, what ``SimpleSearcher`` adds on top of Lucene: its order (score, then ``id``:
-``BREAK_SCORE_TIES_BY_DOCID``; the unsorted top-k is fetched ``_MARGIN`` deeper, and deeper again
-for a query whose tie reaches the cut) and its ``ScoreTiesAdjusterReranker``, which rounds scores to
-1e-4 and lowers tied ones by 1e-6 each (``_anserini_ties``). Measured alternatives: Jackson over
-``batch_search``'s own result is exact but 3-5 s (stored documents loaded per hit); Lucene's sorted search
-(``IndexSearcher.search(query, k, BREAK_SCORE_TIES_BY_DOCID, true)``) was exact in a probe too, but it
-scores every match and Jackson would write each hit's sort values (not timed apart: the unsorted search
-took 0.2-0.3 s for the 300 queries); ``Arrays.toString`` of ``scoreDocs`` (or any read of
-``.scoreDocs`` from Python) converts every hit through pyjnius again (2.8 s). The tests compare ``search``
-with Pyserini's ``LuceneSearcher.batch_search`` on all 300 SciFact queries, flat and multifield (ids,
-order, float scores), and at every cut through exact ties. One Python thread drives Java: pyjnius binds
-a method to its object in a slot shared by every object of the class, so parallel calls can cross.
+25 queries/s at k=1000 on SciFact, where Lucene's own scoring is a small part. ``search`` does not
+search through Lucene at all: ``lucene_impacts`` reads the index's postings, norms and statistics once
+(cached beside the index) and scores every query with Lucene 9's ``BM25Similarity`` arithmetic in
+float32/float64 exactly as Lucene does it, over queries analyzed by ``SimpleSearcher``'s own analyzer
+(one JNI batch). Then, in numpy, what ``SimpleSearcher`` adds on top of Lucene: its order (score, then
+``id``: ``BREAK_SCORE_TIES_BY_DOCID``) and its ``ScoreTiesAdjusterReranker``, which rounds scores to
+1e-4 and lowers tied ones by 1e-6 each (``_anserini_ties``). Measured on the way (issue 14, part 1):
+one ``IndexSearcher.search`` per query with the batch of ``TopDocs`` written by Jackson was exact too,
+but Lucene plus Jackson held it near 370 queries/s; the numpy scorer answers about 2,000. The tests
+compare ``search`` with Pyserini's ``LuceneSearcher.batch_search`` on all 300 SciFact queries, flat and
+multifield (ids, order, float scores), and at every cut through exact ties. One Python thread drives
+Java: pyjnius binds a method to its object in a slot shared by every object of the class, so parallel
+calls can cross.
 
 Invariants: an index is built once per (condition, Anserini jar, corpus) and cached under
 ``cache_dir/lucene/<sha256>/``. It is built in a temporary folder and renamed into place after its
@@ -67,6 +62,7 @@ import numpy.typing as npt
 
 from harness.atomic import fsync_dir
 from harness.errors import HarnessError
+from harness.models import lucene_impacts
 from harness.models.lucene_jvm import anserini_version, start_jvm
 from harness.models.protocols import ModelInfo
 from harness.types import Document, Run
@@ -83,95 +79,8 @@ _CACHE_FORMAT = 1
 """Bump when the documents written for Anserini or the index options change."""
 _DOCS_PER_FILE = 10_000
 """Anserini indexes one collection file per thread; small corpora stay in one file, as in its regressions."""
-_MARGIN = 16
-"""Hits fetched beyond ``k`` so that a tie at the cut can be seen (deeper, only for that query, if it is)."""
-_BRACKETS = str.maketrans("[],", "   ")
 _TIE_GAP = np.float32(1e-4)
 _TIE_STEP = np.float32(1e-6)
-
-
-class _BulkSearcher:
-    """Lucene's ``IndexSearcher`` on the index, driven per batch, with the results as one JSON string.
-
-    ``ids[d]`` is the ``id`` of Lucene document ``d`` and ``id_rank[d]`` its place in code-point order
-    (the order of Anserini's ``BREAK_SCORE_TIES_BY_DOCID``, which compares the UTF-8 bytes).
-    """
-
-    def __init__(
-        self, index: Path, analyzer: Any, fields: Mapping[str, float] | None, k1: float, b: float
-    ) -> None:
-        import jnius
-
-        cls = jnius.autoclass
-        directory = cls("org.apache.lucene.store.FSDirectory").open(cls("java.io.File")(str(index)).toPath())
-        self._reader = cls("org.apache.lucene.index.DirectoryReader").open(directory)
-        # IndexSearcher(IndexReaderContext): pyjnius cannot pick the IndexReader overload itself
-        self._searcher = cls("org.apache.lucene.search.IndexSearcher")(self._reader.getContext())
-        self._searcher.setSimilarity(cls("org.apache.lucene.search.similarities.BM25Similarity")(k1, b))
-        self._analyzer = analyzer
-        self._generator = cls("io.anserini.search.query.BagOfWordsQueryGenerator")()
-        self._fields: Any = None
-        if fields is not None:
-            java_float = cls("java.lang.Float")
-            self._fields = cls("java.util.HashMap")()
-            for field, boost in fields.items():
-                self._fields.put(field, java_float(boost))
-        self._array_list = cls("java.util.ArrayList")
-        # Each hit as [doc, score, shardIndex] (Jackson's array shape, properties sorted by name); the
-        # serializers are built here, once, by writing one small result.
-        self._json = cls("com.fasterxml.jackson.databind.ObjectMapper")()
-        self._json.configure(
-            cls("com.fasterxml.jackson.databind.MapperFeature").SORT_PROPERTIES_ALPHABETICALLY, True
-        )
-        score_doc = cls("org.apache.lucene.search.ScoreDoc")
-        array_shape = cls("com.fasterxml.jackson.annotation.JsonFormat$Shape").ARRAY
-        format_value = cls("com.fasterxml.jackson.annotation.JsonFormat$Value").forShape(array_shape)
-        self._json.configOverride(score_doc).setFormat(format_value)
-        if json.loads(str(self._json.writeValueAsString(score_doc(7, 0.5)))) != [7, 0.5, -1]:
-            raise HarnessError(
-                "Jackson in the Anserini jar no longer writes a ScoreDoc as [doc, score, shard]"
-            )
-        stored = self._reader.storedFields()
-        ids = [str(stored.document(doc).get("id")) for doc in range(int(self._reader.maxDoc()))]
-        self.ids: npt.NDArray[np.object_] = np.array(ids, dtype=object)
-        self.id_rank: npt.NDArray[np.int64] = np.empty(len(ids), dtype=np.int64)
-        self.id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-
-    def top_docs(
-        self, texts: Sequence[str], depths: Sequence[int]
-    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
-        """Per text, Lucene's top ``depth`` (doc, score) by score, ties by Lucene doc id (unsorted here).
-
-        One thread: pyjnius binds a method to its object in a slot shared by every object of the class,
-        so two Python threads calling, say, ``ArrayList.add`` at once can add to each other's list.
-        """
-        # [{"scoreDocs":[[doc,score,shard],...],"totalHits":{...}},...]: each query's hits lie between
-        # its '"scoreDocs":' and the first ']]' (or '[]'); numpy parses the numbers in C.
-        out = []
-        for part in self._search_json(texts, depths).split('"scoreDocs":')[1:]:
-            hits = part[: part.index("]]") + 2] if not part.startswith("[]") else ""
-            flat = np.fromstring(hits.translate(_BRACKETS), dtype=np.float64, sep=" ")
-            triples = flat.reshape(-1, 3)  # doc ids < 2**31 and float32 scores are exact in float64
-            out.append((triples[:, 0].astype(np.int64), triples[:, 1].astype(np.float32)))
-        if len(out) != len(texts):
-            raise HarnessError(f"Lucene search: {len(out)} results for {len(texts)} queries")
-        return out
-
-    def _search_json(self, texts: Sequence[str], depths: Sequence[int]) -> str:
-        """The ``TopDocs`` of each text, as one JSON array written by Jackson on the Java side."""
-        batch = self._array_list()
-        for text, depth in zip(texts, depths, strict=True):
-            if self._fields is None:
-                query = self._generator.buildQuery("contents", self._analyzer, text)
-            else:
-                query = self._generator.buildQuery(self._fields, self._analyzer, text)
-            # the TopDocs as a whole: reading .scoreDocs here would wrap every hit in Python (per-hit JNI)
-            batch.add(self._searcher.search(query, int(depth)))
-        # Jackson writes each float with Float.toString's shortest round-trip digits: float32-exact.
-        return str(self._json.writeValueAsString(batch))
-
-    def close(self) -> None:
-        self._reader.close()
 
 
 def _anserini_ties(scores: npt.NDArray[np.float32]) -> list[float]:
@@ -244,7 +153,7 @@ class LuceneBm25:
         )
         self._index_dir: Path | None = None
         self._searcher: Any = None
-        self._bulk: _BulkSearcher | None = None
+        self._scored: lucene_impacts.Scoring | None = None
         self._reused = 0
 
     @property
@@ -262,7 +171,7 @@ class LuceneBm25:
             self._build(docs, target)
         self.close()
         self._index_dir = target
-        self._open_bulk(self._open())  # reads the doc ids once, with the index, not per search
+        self._scoring()  # reads (or loads) the index's statistics once, with the index, not per search
 
     def reused_items(self) -> int:
         """Documents whose index came from the cache rather than a build, so far."""
@@ -277,27 +186,22 @@ class LuceneBm25:
     def search(self, queries: Mapping[str, str], k: int) -> Run:
         """Top ``k`` hits per query, in Lucene's order, with the scores ``SimpleSearcher`` returns.
 
-        One ``IndexSearcher.search`` per query on the Java side, and the whole batch comes back as one
-        JSON string (see the module docstring); ``search_batch_search`` is the hit-by-hit peer.
+        Scored in numpy from the index's statistics (``lucene_impacts``); the queries are analyzed by
+        ``SimpleSearcher``'s analyzer, in one JNI batch. ``search_batch_search`` is Pyserini's path, the peer.
         """
         if k < 1:
             raise HarnessError(f"{self.info.id}: k must be at least 1, not {k}")
-        searcher = self._open()
-        bulk = self._open_bulk(searcher)
+        scoring = self._scoring()
+        qids = list(queries)
+        counts = scoring.queries.counts([queries[qid] for qid in qids])
         run: Run = {}
-        pending = {qid: k + _MARGIN for qid in queries}
-        while pending:
-            got = bulk.top_docs([queries[qid] for qid in pending], list(pending.values()))
-            retry: dict[str, int] = {}
-            for (qid, fetched), (docs, scores) in zip(pending.items(), got, strict=True):
-                order = np.lexsort((bulk.id_rank[docs], -scores))  # score desc, then id (Anserini's sort)
-                docs, scores = docs[order], scores[order]
-                if len(docs) == fetched and len(docs) > k and scores[k - 1] == scores[-1]:
-                    retry[qid] = fetched * 4  # a tie reaches the cut: fetch deeper to see all of it
-                    continue
-                run[qid] = dict(zip(bulk.ids[docs[:k]].tolist(), _anserini_ties(scores[:k]), strict=True))
-            pending = retry
-        return {qid: run[qid] for qid in queries}
+        for batch in lucene_impacts.query_batches(len(scoring.ids), len(qids)):
+            chosen = [counts[i] for i in batch]
+            sums = [lucene_impacts.query_sums(field, chosen) for field in scoring.fields]
+            total = sums[0] if len(sums) == 1 else sum(sums[1:], sums[0]).tocsc()
+            for i, (docs, scores) in zip(batch, lucene_impacts.top_k(total, k, scoring.id_rank), strict=True):
+                run[qids[i]] = dict(zip(scoring.ids[docs].tolist(), _anserini_ties(scores), strict=True))
+        return run
 
     def search_batch_search(self, queries: Mapping[str, str], k: int) -> Run:
         """The same run as ``search``, from Anserini's ``SimpleSearcher.batch_search``, hit by hit.
@@ -334,9 +238,7 @@ class LuceneBm25:
 
     def close(self) -> None:
         """Release the open Lucene index, if any."""
-        if self._bulk is not None:
-            self._bulk.close()
-            self._bulk = None
+        self._scored = None
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
@@ -356,14 +258,14 @@ class LuceneBm25:
             self._searcher = searcher
         return self._searcher
 
-    def _open_bulk(self, searcher: Any) -> _BulkSearcher:
-        if self._bulk is None:
-            assert self._index_dir is not None
-            fields = self._boosts() if self.fields == "multifield" else None
-            self._bulk = _BulkSearcher(
-                self._index_dir / "index", searcher.get_analyzer(), fields, self.k1, self.b
-            )
-        return self._bulk
+    def _scoring(self) -> lucene_impacts.Scoring:
+        if self._scored is None:
+            if self._index_dir is None:
+                raise RuntimeError("LuceneBm25.search() called before index()")
+            fields = list(self._boosts())
+            analyzer = self._open().get_analyzer()
+            self._scored = lucene_impacts.scoring(self._index_dir, fields, self.k1, self.b, analyzer)
+        return self._scored
 
     def _cache_key(self, docs: Sequence[Document]) -> str:
         digest = hashlib.sha256()

@@ -1,9 +1,10 @@
 """Lucene BM25 speed: the harness search path vs its hit-by-hit peer vs Pyserini called directly.
 
-All three search the same index for the 300 SciFact test queries at k=1001: ``LuceneBm25.search`` (one
-Java search per query, the batch back as one JSON string), ``LuceneBm25.search_batch_search`` (Anserini's
-``batch_search`` with 2 threads, two JNI reads per hit) and ``pyserini.search.lucene.LuceneSearcher.
-batch_search`` as a user of Pyserini would call it. The runs are equal (integration/test_lucene_bm25.py).
+All three search the same index for the 300 SciFact test queries at k=1001: ``LuceneBm25.search``
+(Lucene's BM25 scored in numpy from the index's statistics, ``lucene_impacts``),
+``LuceneBm25.search_batch_search`` (Anserini's ``batch_search`` with 2 threads, two JNI reads per hit)
+and ``pyserini.search.lucene.LuceneSearcher.batch_search`` as a user of Pyserini would call it. The runs
+are equal (integration/test_lucene_bm25.py).
 """
 
 from __future__ import annotations

@@ -201,6 +201,67 @@ def test_second_index_reuses_the_cache(lucene_jar: str, tmp_path: Path) -> None:
     assert changed.index_dir != first.index_dir, "titles are part of the cache key"
 
 
+def test_index_statistics_are_read_once_and_cached_beside_the_index(
+    lucene_jar: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numpy scorer's statistics come from the index once; a second model loads the cached file."""
+    from harness.models import lucene_impacts
+    from harness.models.lucene import LuceneBm25
+
+    first = LuceneBm25("multifield", tmp_path)
+    first.index(TINY)
+    assert first.index_dir is not None
+    cached = lucene_impacts.impacts_path(first.index_dir)
+    stamp = cached.stat()
+    expected = first.search({"q": "quantum computers", "p": "physics physics"}, k=10)
+    first.close()
+
+    def no_read(*args: object) -> None:
+        raise AssertionError("the index was read again instead of its cached statistics")
+
+    monkeypatch.setattr(lucene_impacts, "read_index", no_read)
+    second = LuceneBm25("multifield", tmp_path)
+    second.index(TINY)
+    assert second.search({"q": "quantum computers", "p": "physics physics"}, k=10) == expected
+    assert (cached.stat().st_ino, cached.stat().st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+    assert expected == second.search_batch_search({"q": "quantum computers", "p": "physics physics"}, k=10)
+    statistics = lucene_impacts.load(cached)
+    assert [field.field for field in statistics.fields] == ["contents", "title"]
+    assert sorted(statistics.ids.tolist()) == sorted(doc.id for doc in TINY)
+
+
+def test_multifield_scores_are_one_flat_sum_over_both_fields(
+    scifact: Beir, scifact_runs: dict[str, tuple[Path, Run]]
+) -> None:
+    """Lucene flattens the per-field disjunctions: summing each field to float32 first is a different run.
+
+    The flat double sum is what ``search`` does and equals Pyserini (test above); this checks that the
+    tests can tell the two apart, i.e. that the choice in ``lucene_impacts`` is forced by Lucene.
+    """
+    import numpy as np
+
+    from harness.models import lucene_impacts
+    from harness.models.lucene import LuceneBm25, _anserini_ties
+
+    index_dir, flat_sum = scifact_runs["multifield"]
+    model = LuceneBm25("multifield", index_dir.parent.parent)
+    model.index(scifact.corpus)
+    analyzer = model._open().get_analyzer()
+    scoring = lucene_impacts.scoring(index_dir, ["contents", "title"], 0.9, 0.4, analyzer)
+    counts = scoring.queries.counts(list(scifact.queries.values()))
+    per_field = [lucene_impacts.query_sums(field, counts) for field in scoring.fields]
+    for sums in per_field:
+        sums.data = sums.data.astype(np.float32).astype(np.float64)
+    nested = (per_field[0] + per_field[1]).tocsc()
+    differ = 0
+    tops = lucene_impacts.top_k(nested, 1001, scoring.id_rank)
+    for qid, (docs, scores) in zip(scifact.queries, tops, strict=True):
+        ours = list(zip(scoring.ids[docs].tolist(), _anserini_ties(scores), strict=True))
+        differ += ours != list(flat_sum[qid].items())
+    model.close()
+    assert differ > 0, "per-field float32 sums gave Lucene's run too: the flattening claim is untested"
+
+
 def test_incomplete_cache_folder_is_rebuilt(lucene_jar: str, tmp_path: Path) -> None:
     from harness.models.lucene import MARKER, LuceneBm25
 
@@ -224,8 +285,9 @@ def test_incomplete_cache_folder_is_rebuilt(lucene_jar: str, tmp_path: Path) -> 
 def test_ties_at_the_cut_match_anserini(lucene_jar: str, tmp_path: Path, fields: str) -> None:
     """Identical documents tie exactly; every cut through the tie gives SimpleSearcher's ids, order, scores.
 
-    ``search`` collects Lucene's top hits unsorted and sorts ties by id itself, fetching deeper when a
-    tie reaches the cut; ``search_batch_search`` is Anserini's own sort (score, then id) and tie scores.
+    ``search`` scores every document in numpy and sorts ties by id itself; ``search_batch_search`` is
+    Anserini's own sort (score, then id) and tie scores. ``q3`` repeats a term (its weight is
+    ``2 * idf``), ``q4`` matches nothing.
     """
     from harness.models.lucene import LuceneBm25
 
