@@ -1,5 +1,8 @@
 """Shared fixtures: the real data in ../shared/data, an offline hub, and the measured thread setting.
 
+The store's two backends come from ``pg_cluster.py``: ``store_url`` (a fresh SQLite file or a fresh
+database of a throw-away PostgreSQL cluster, ids ``sqlite`` and ``postgresql``) and ``postgres_server``.
+
 Threads: the heaviest encode of the tests (all of SciFact through all-MiniLM-L6-v2,
 ``tests/benchmarks/scifact_encode.py``) was timed as a whole process on the 2-core CI machine, with
 1 OpenMP thread against 2 threads that sleep when idle (``OMP_WAIT_POLICY=PASSIVE``): 2 passive
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_cluster import postgres_cluster, postgres_server, store_url  # noqa: F401  (fixtures)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -46,7 +46,7 @@ def leaderboard_table(result: bq.Board) -> LeaderboardTable:
     columns = ("model", "origin", *datasets, "mean", *speeds)
     rows = []
     cells = []
-    for key, row in table.iterrows():
+    for row in table.to_dict("records"):  # plain values, without a Series per row (``iterrows``)
         revision = row["revision"] if isinstance(row["revision"], str) else None  # NaN when there is none
         record: dict[str, str | float | None] = {
             "model": bq.display_name(str(row["model_id"]), revision, str(row["variant"] or "")),
@@ -58,7 +58,7 @@ def leaderboard_table(result: bq.Board) -> LeaderboardTable:
         for speed in speeds:
             record[speed] = _number(row[speed])
         rows.append(record)
-        labels = table.at[key, "labels"]
+        labels = row["labels"]
         cells.append({short(task, result.suite): str(label) for task, label in labels.items()})
     return LeaderboardTable(
         suite=result.suite,

@@ -203,30 +203,26 @@ def _results_by_key(documents: Mapping[str, Mapping[str, Any]]) -> dict[ResultKe
     return found
 
 
-def _spec_columns(
-    spec: BoardSpec,
-    row_cells: Sequence[tuple[str, store.Cell]],
-    results: Mapping[ResultKey, Mapping[str, Any]],
-) -> dict[str, float]:
-    """Each rate (counts over seconds, summed over the row's cells) and size (MiB, all cells or none)."""
-    found = []
-    for _, cell in row_cells:
-        result = results.get((cell.digest, cell.task, cell.split, cell.task_version, cell.variant))
-        if result is not None:
-            found.append(result)
+def _spec_columns(spec: BoardSpec, row_cells: Sequence[tuple[str, store.Cell]]) -> dict[str, float]:
+    """Each rate (counts over seconds, summed over the row's cells) and size (MiB, all cells or none).
+
+    Read from each cell's summary row (``store.Cell.summary``: the result's counts, timings and
+    sizes as ingest stored them), not from the run's document.
+    """
+    found = [cell.summary for _, cell in row_cells]
     values: dict[str, float] = {}
     for rate in spec.rates:
         count, seconds = 0, 0.0
-        for result in found:
-            n = result["inputs"]["counts"].get(rate.count)
-            spent = result["timings_s"].get(rate.phase)
+        for summary in found:
+            n = (summary.get("counts") or {}).get(rate.count)
+            spent = (summary.get("timings_s") or {}).get(rate.phase)
             if n is not None and spent:
                 count += n
                 seconds += spent
         values[rate.label] = count / seconds if seconds > 0 else math.nan
     for size in spec.sizes:
-        sizes = [result.get("sizes_bytes", {}).get(size.key) for result in found]
-        known = bool(sizes) and len(found) == len(row_cells) and all(isinstance(s, int) for s in sizes)
+        sizes = [(summary.get("sizes_bytes") or {}).get(size.key) for summary in found]
+        known = bool(sizes) and all(isinstance(s, int) for s in sizes)
         values[size.label] = sum(s for s in sizes if isinstance(s, int)) / 2**20 if known else math.nan
     return values
 
@@ -245,29 +241,39 @@ def sample_sd(values: Sequence[float]) -> float:
 
 def replicate_metric(result: Mapping[str, Any], metric: str) -> list[float]:
     """The value of ``metric`` in each replicate of a stored task result that has it (file order)."""
+    replicates = result.get("replicates") or []
+    return metric_values((replicate.get("metrics") or {} for replicate in replicates), metric)
+
+
+def metric_values(replicates: Iterable[Mapping[str, Any]], metric: str) -> list[float]:
+    """The value of ``metric`` in each of ``replicates`` (their metrics mappings) that has it, in order."""
     values = []
-    for replicate in result.get("replicates") or []:
-        value = (replicate.get("metrics") or {}).get(metric)
+    for metrics in replicates:
+        value = metrics.get(metric)
         if isinstance(value, int | float) and not isinstance(value, bool):
             values.append(float(value))
     return values
 
 
+def whole_number(value: Any) -> int | None:
+    """``value`` if it is an int (a bool is not), else None: how a stored ``train_cap`` is read."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def train_cap(result: Mapping[str, Any]) -> int | None:
     """The training cap a task result recorded (``settings.train_cap``), if it is a whole number."""
-    cap = (result.get("settings") or {}).get("train_cap")
-    return cap if isinstance(cap, int) and not isinstance(cap, bool) else None
+    return whole_number((result.get("settings") or {}).get("train_cap"))
 
 
-def _facts(document: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    model = document["model"]
-    parameters = model.get("parameters") or {}
-    dimension = parameters.get("dimension")
+def _facts(facts: store.RunFacts | None, kind: str) -> dict[str, Any]:
+    """The row's model facts, from its newest run's summary columns (``store.run_facts``)."""
+    n_parameters = facts.n_parameters if facts is not None else None
+    dimension = facts.dimension if facts is not None else None
     return {
         "kind_group": kind_group(kind),
-        "n_parameters": float(model["n_parameters"]) if model.get("n_parameters") is not None else math.nan,
-        "dimensions": float(dimension) if isinstance(dimension, int | float) else math.nan,
-        "hardware": document["environment"]["hardware"],
+        "n_parameters": math.nan if n_parameters is None else float(n_parameters),
+        "dimensions": math.nan if dimension is None else dimension,
+        "hardware": dict(facts.hardware) if facts is not None else {},
     }
 
 
@@ -291,8 +297,6 @@ def board(
     cells = store.cells(engine, suite, metric, verified_only)
     labels = _column_labels(cells)
     tasks = sorted(set(labels))
-    documents = store.load_documents(engine, {cell.digest for cell in cells})
-    results = _results_by_key(documents)
     rows: dict[tuple[str, str, str, str], list[tuple[str, store.Cell]]] = {}
     for label, cell in zip(labels, cells, strict=True):
         identity = (cell.origin, cell.model_id, cell.revision or "", cell.variant)
@@ -301,8 +305,13 @@ def board(
     spreads: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, int]] = {}
     caps: dict[str, set[int]] = {}
+    newest_of = {
+        identity: max((cell for _, cell in row_cells), key=lambda c: (c.seq, c.digest))
+        for identity, row_cells in rows.items()
+    }
+    facts = store.run_facts(engine, {cell.digest for cell in newest_of.values()})
     for (origin, model_id, revision, variant), row_cells in sorted(rows.items()):
-        newest = max((cell for _, cell in row_cells), key=lambda c: (c.seq, c.digest))
+        newest = newest_of[origin, model_id, revision, variant]
         record: dict[str, Any] = {
             "model": row_key(model_id, revision or None, variant, origin),
             "model_id": model_id,
@@ -316,18 +325,17 @@ def board(
             "created_at": newest.created_at,
         }
         record.update({label: math.nan if cell.value is None else cell.value for label, cell in row_cells})
-        record.update(_spec_columns(spec, row_cells, results))
-        record.update(_facts(documents[newest.digest], newest.kind))
+        record.update(_spec_columns(spec, row_cells))
+        record.update(_facts(facts.get(newest.digest), newest.kind))
         record["digests"] = {label: cell.digest for label, cell in row_cells}
         record["labels"] = {label: cell.label for label, cell in row_cells}
         records.append(record)
         spreads[record["model"]], counts[record["model"]] = {}, {}
         for label, cell in row_cells:
-            found = results.get((cell.digest, cell.task, cell.split, cell.task_version, cell.variant))
-            values = replicate_metric(found, metric or cell.main_metric) if found is not None else []
+            values = metric_values(cell.summary.get("replicates") or [], metric or cell.main_metric)
             spreads[record["model"]][label] = sample_sd(values)
             counts[record["model"]][label] = len(values)
-            cap = train_cap(found) if found is not None else None
+            cap = whole_number(cell.summary.get("train_cap"))
             if cap is not None:
                 caps.setdefault(label, set()).add(cap)
     speed = [rate.label for rate in spec.rates] + [size.label for size in spec.sizes]

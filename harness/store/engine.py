@@ -1,8 +1,12 @@
-"""Opening the database: any SQLAlchemy URL, SQLite made safe for several processes, read-only mode.
+"""Opening the database: any SQLAlchemy URL, SQLite or PostgreSQL made safe for several processes.
 
 On SQLite every connection enforces foreign keys (without the pragma cascades are ignored), uses
-WAL and waits up to 30 s for a lock; a read-only engine opens the file with ``mode=ro``. A database
-whose ``store_version`` is not this harness's is refused with the command that rebuilds it.
+WAL and waits up to 30 s for a lock; a read-only engine opens the file with ``mode=ro``. On
+PostgreSQL (psycopg 3; ``postgresql://`` means ``postgresql+psycopg://``) writers that must not
+interleave take transaction-scoped advisory locks (``serialize_ingest``, the creation of the
+tables), and a read-only engine's sessions start read-only. A database whose ``store_version`` is
+not this harness's is refused with the command that rebuilds it. Both backends run the same tests
+(``tests/integration/test_store.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, inspect, select
+from sqlalchemy import Connection, create_engine, event, func, inspect, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -28,6 +32,11 @@ DEFAULT_URL = "sqlite:///results/harness.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 LOCKED_RETRIES = 100
 """Bounded retries (about 10 s) of a step that SQLite refuses with "database is locked" at once."""
+
+SCHEMA_LOCK = 0x6861726E657373_01
+"""PostgreSQL advisory lock key held while the tables are created (any 64-bit number, ours alone)."""
+INGEST_LOCK = 0x6861726E657373_02
+"""PostgreSQL advisory lock key that orders ingests: ``runs.seq`` follows commit order."""
 
 REBUILD = (
     "remove it and run `harness ingest results submissions` to rebuild it from the files "
@@ -58,6 +67,36 @@ def _sqlite_url(url: URL, readonly: bool) -> URL:
         raise SettingError("db", f"{path}: no such database file (run `harness ingest` first)")
     uri_path = quote(str(path.resolve()), safe="/")
     return url.set(database=f"file:{uri_path}", query={**url.query, "mode": "ro", "uri": "true"})
+
+
+def _postgres_url(url: URL) -> URL:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy's default for it is psycopg2, not installed)."""
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+
+
+def _postgres_readonly(url: URL) -> dict[str, str]:
+    """The libpq options that start every transaction read-only: a guard against a mistaken write.
+
+    The server refuses writes in such a transaction ("cannot execute INSERT in a read-only
+    transaction"; PostgreSQL, ``default_transaction_read_only``). It is not a permission: a role
+    with only CONNECT and SELECT (README, "One PostgreSQL for a team") is what keeps the board's account
+    from writing.
+    """
+    given = url.query.get("options", "")
+    extra = given if isinstance(given, str) else " ".join(given)
+    return {"options": f"{extra} -c default_transaction_read_only=on".strip()}
+
+
+def serialize_ingest(session: Session) -> None:
+    """Make this transaction the only ingest between here and its commit (PostgreSQL only).
+
+    Read Committed lets two PostgreSQL transactions read the same ``max(seq)``; an advisory lock
+    held to the commit makes ingests (and merges of annotations) take turns, so ``seq`` is unique
+    and in commit order. SQLite needs nothing: a write takes the database's single write lock,
+    and the insert computes ``seq`` under it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
 
 
 def retry_locked(step: Callable[[], object]) -> None:
@@ -95,8 +134,15 @@ def _create_tables(engine: Engine) -> None:
     """``create_all``, safe when several processes open a new database at once.
 
     ``create_all`` checks for each table and then creates it; a process that loses the race between
-    the two sees "table ... already exists". Tables are only ever added, so checking again settles it.
+    the two sees "table ... already exists" (on PostgreSQL also a unique violation on the catalog
+    ``pg_type``). On PostgreSQL, where DDL is transactional, the creators take turns under an
+    advisory lock and each checks inside its own transaction; on SQLite, where tables are only ever
+    added, checking again settles it.
     """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            _create_tables_locked(connection)
+        return
     meta = [Base.metadata.tables[MetaRow.__tablename__]]  # first: no process sees data tables without it
     for attempt in range(len(Base.metadata.tables) + 1):
         try:
@@ -106,6 +152,12 @@ def _create_tables(engine: Engine) -> None:
         except OperationalError as error:
             if "already exists" not in str(error.orig) or attempt == len(Base.metadata.tables):
                 raise
+
+
+def _create_tables_locked(connection: Connection) -> None:
+    """Create what is missing, alone: the lock is held until the transaction (all the DDL) commits."""
+    connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+    Base.metadata.create_all(connection)
 
 
 def _check_version(engine: Engine, shown: str, readonly: bool) -> None:
@@ -145,8 +197,10 @@ def connect(url: str = DEFAULT_URL, readonly: bool = False) -> Engine:
 
     A read-only engine creates no table or row; for SQLite it opens the file with ``mode=ro`` so that
     every write fails (SQLite still keeps its ``-wal``/``-shm`` files beside a WAL database), and it
-    refuses a file without the harness tables. Other servers are read-only only if the account is.
-    Call ``engine.dispose()`` when done so SQLite folds its WAL into the file.
+    refuses a file without the harness tables. On PostgreSQL every transaction of a read-only
+    engine starts read-only; the account's privileges are what make it safe (README: the board's
+    role has only CONNECT and SELECT). Call ``engine.dispose()`` when done so SQLite folds its WAL
+    into the file.
 
     Raises:
         SettingError: ``db``: the URL cannot be parsed, its driver is not installed, the database
@@ -158,14 +212,21 @@ def connect(url: str = DEFAULT_URL, readonly: bool = False) -> Engine:
         raise SettingError("db", f"{url!r} is not a database URL (e.g. {DEFAULT_URL})") from None
     shown = parsed.render_as_string(hide_password=True)
     is_sqlite = parsed.get_backend_name() == "sqlite"
+    connect_args: dict[str, str] = {}
     if is_sqlite:
         parsed = _sqlite_url(parsed, readonly)
+    elif parsed.get_backend_name() == "postgresql":
+        parsed = _postgres_url(parsed)
+        if readonly:
+            connect_args = _postgres_readonly(parsed)
     try:
-        engine = create_engine(parsed)
+        # a server may restart or drop idle connections under a long-lived board: test each on checkout
+        engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=not is_sqlite)
     except NoSuchModuleError:
         raise SettingError("db", f"{shown}: unknown database dialect {parsed.drivername!r}") from None
     except ImportError as error:
-        raise SettingError("db", f"{shown}: database driver not installed ({error.name})") from None
+        extra = "; pip install 'repbench-harness[postgres]'" if error.name == "psycopg" else ""
+        raise SettingError("db", f"{shown}: database driver not installed ({error.name}){extra}") from None
     except ArgumentError as error:
         raise SettingError("db", f"{shown}: {one_line(error)}") from None
     if is_sqlite:

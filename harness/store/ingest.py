@@ -9,7 +9,9 @@ Invariants:
 - The standing (``origin``: reference or submission) is the caller's decision, made from where the
   file was read (``submit.intake``); a file's own ``origin`` is only a claim.
 - ``seq`` is the ingest order, so "newest" is what this database stored last, never a file's
-  ``created_at`` (a file can claim 9999-12-31).
+  ``created_at`` (a file can claim 9999-12-31). The insert computes it (``NEXT_SEQ``) under the
+  write lock (SQLite) or the ingest lock (``engine.serialize_ingest``, PostgreSQL): unique, and in
+  commit order, with any number of processes ingesting at once.
 - ``runs.document`` holds the file without its per-item values and predictions, which live in their
   task rows: the board reads documents for every cell and must not pay for millions of items;
   ``queries.run_detail`` puts them back.
@@ -25,13 +27,14 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from harness.errors import InputError
 from harness.results import Hardware, ResultsFile, TaskResult, Verification, digest, variant_key
+from harness.store.engine import serialize_ingest
 from harness.store.tables import MetricRow, RunRow, TaskRow
 
 Outcome = Literal["stored", "updated", "unchanged"]
@@ -89,7 +92,28 @@ def _task_row(result: TaskResult, rescored: bool) -> TaskRow:
         per_item=result.per_item.model_dump_json() if result.per_item is not None else None,
         predictions=result.predictions.model_dump_json() if result.predictions is not None else None,
         metrics=[MetricRow(name=name, value=value) for name, value in sorted(result.metrics.items())],
+        summary=board_summary(result),
     )
+
+
+def board_summary(result: TaskResult) -> dict[str, Any]:
+    """What the board's main table reads of a task result besides its metrics (``TaskRow.summary``).
+
+    The same values as the stored document's result, so the table is what reading the document gave.
+    """
+    return {
+        "counts": dict(result.inputs.counts),
+        "timings_s": dict(result.timings_s),
+        "sizes_bytes": dict(result.sizes_bytes),
+        "train_cap": result.settings.get("train_cap"),
+        "replicates": [dict(replicate.metrics) for replicate in result.replicates],
+    }
+
+
+def _dimension(results: ResultsFile) -> float | None:
+    """``model.parameters.dimension`` as the board reads it: a number (a bool counts, as in JSON), or None."""
+    value = results.model.parameters.get("dimension")
+    return float(value) if isinstance(value, int | float) else None
 
 
 BULKY = ("per_item", "predictions")
@@ -108,7 +132,11 @@ def file_origin(origin: str) -> str:
     return "local" if origin == "reference" else "submission"
 
 
-def _run_row(results: ResultsFile, key: str, origin: Standing, seq: int) -> RunRow:
+NEXT_SEQ: ScalarSelect[int] = select(func.coalesce(func.max(RunRow.seq), 0) + 1).scalar_subquery()
+"""``runs.seq`` of the run being inserted, evaluated by the INSERT itself (never read, then written)."""
+
+
+def _run_row(results: ResultsFile, key: str, origin: Standing, seq: int | ScalarSelect[int]) -> RunRow:
     return RunRow(
         digest=key,
         schema_version=results.schema_version,
@@ -126,6 +154,9 @@ def _run_row(results: ResultsFile, key: str, origin: Standing, seq: int) -> RunR
         reproduced=results.reproduced,
         verifications=[v.model_dump(mode="json") for v in results.verifications],
         document=slim_document(results, origin),
+        n_parameters=results.model.n_parameters,
+        dimension=_dimension(results),
+        hardware_record=results.environment.hardware.model_dump(mode="json"),
     )
 
 
@@ -143,6 +174,7 @@ def _merge_into(
     session: Session, key: str, new_origin: str, new: list[dict[str, Any]], rescored: frozenset[TaskKey]
 ) -> Outcome:
     """Merge standing, verifications and rescored tasks into the stored run; only changes are written."""
+    serialize_ingest(session)  # two merges must not both read the old verifications
     row = session.execute(select(RunRow.origin, RunRow.verifications).where(RunRow.digest == key)).one()
     stored_verifications = list(row.verifications or [])
     origin, verifications = _merged_annotations(row.origin, stored_verifications, new_origin, new)
@@ -208,9 +240,9 @@ def ingest(
         with Session(engine) as session, session.begin():
             if session.scalar(select(RunRow.digest).where(RunRow.digest == key)) is not None:
                 return _merge_into(session, key, standing, verifications, done)
-            seq = (session.scalar(select(func.max(RunRow.seq))) or 0) + 1
-            run = _run_row(results, key, standing, seq)
+            run = _run_row(results, key, standing, NEXT_SEQ)
             run.tasks = [_task_row(result, result.key in done) for result in results.results]
+            serialize_ingest(session)
             session.add(run)
             session.flush()
     except IntegrityError:

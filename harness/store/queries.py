@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +74,10 @@ class Cell:
     user_fingerprint: str | None = None
     """The dataset fingerprint of a cell of user data (``inputs.source == "user"``), else None: user
     data is keyed on its task and fingerprint, so two datasets named ``beir/mine`` are two columns."""
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    """The task result's ``counts``, ``timings_s``, ``sizes_bytes``, ``train_cap`` and ``replicates``
+    (each replicate's metrics), as stored at ingest (``TaskRow.summary``): what the board's speed,
+    size and spread columns need, without the run's document."""
 
     @property
     def label(self) -> str:
@@ -171,6 +175,7 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
         RunRow.reproduced,
         TaskRow.verified,
         TaskRow.rescored,
+        TaskRow.summary,
         dataset.label("dataset"),
         rank,
     ).join(RunRow, TaskRow.run_digest == RunRow.digest)
@@ -209,9 +214,39 @@ def cells(engine: Engine, suite: str, metric: str | None = None, verified_only: 
             rescored=bool(row.rescored),
             value=None if row.value is None else float(row.value),
             user_fingerprint=str(row.dataset) or None,
+            summary=row.summary or {},
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the board's main table shows of a run's model and machine (``RunRow`` summary columns)."""
+
+    n_parameters: int | None
+    dimension: float | None
+    hardware: Mapping[str, Any]
+    """``environment.hardware`` as the file records it."""
+
+
+def run_facts(engine: Engine, digests: Iterable[str]) -> dict[str, RunFacts]:
+    """The model and machine facts of the runs ``digests``, from indexed columns (no document is read)."""
+    keys = sorted(set(digests))
+    if not keys:
+        return {}
+    query = select(RunRow.digest, RunRow.n_parameters, RunRow.dimension, RunRow.hardware_record).where(
+        RunRow.digest.in_(keys)
+    )
+    with Session(engine) as session:
+        return {
+            str(row.digest): RunFacts(
+                n_parameters=None if row.n_parameters is None else int(row.n_parameters),
+                dimension=None if row.dimension is None else float(row.dimension),
+                hardware=row.hardware_record or {},
+            )
+            for row in session.execute(query)
+        }
 
 
 def resolve_digest(engine: Engine, text: str) -> str:

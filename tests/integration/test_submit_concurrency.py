@@ -1,7 +1,9 @@
-"""Many submitters at once into one SQLite file: nothing lost, nothing stored twice, file intact.
+"""Many submitters at once into one store: nothing lost, nothing stored twice, the database intact.
 
-The workers are real processes (forked), each with its own engine, as separate ``harness submit``
-processes would be; they start together at a barrier on a database none of them has created yet.
+Each test runs on a SQLite file and on a fresh PostgreSQL database (``store_url``,
+``tests/pg_cluster.py``). The workers are real processes (forked), each with its own engine, as
+separate ``harness submit`` processes would be; they start together at a barrier on a database
+none of them has created yet, so they also race to create its tables.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 from factories import make_submission
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from harness import store, submit
 from harness.results import ResultsFile, canonical_bytes, digest
@@ -74,57 +77,88 @@ def write_files(folder: Path, model_ids: list[str]) -> tuple[list[Path], set[str
     return paths, digests
 
 
-def stored(db: Path) -> dict[str, Any]:
-    with sqlite3.connect(db) as connection:
-        count = {
-            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("runs", "task_results", "metrics")
-        }
-        digests = [row[0] for row in connection.execute("SELECT digest FROM runs")]
-        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-        origins = {row[0] for row in connection.execute("SELECT DISTINCT origin FROM runs")}
-    return {"count": count, "digests": digests, "integrity": integrity, "origins": origins}
+ORPHANS = (
+    "SELECT (SELECT count(*) FROM task_results t LEFT JOIN runs r ON r.digest = t.run_digest"
+    " WHERE r.digest IS NULL) + (SELECT count(*) FROM metrics m LEFT JOIN task_results t"
+    " ON t.id = m.task_result_id WHERE t.id IS NULL)"
+)
 
 
-def test_eight_processes_fifty_files_each_nothing_lost_nothing_doubled(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
+def stored(url: str) -> dict[str, Any]:
+    """Row counts, digests, ``seq`` values and origins, read with plain SQLAlchemy; the database's health.
+
+    ``integrity`` is SQLite's ``integrity_check`` of the file, and "ok" on PostgreSQL, whose pages no
+    client process can damage; both backends are checked for rows that lost their parent.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            count = {
+                table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("runs", "task_results", "metrics")
+            }
+            digests = list(connection.execute(text("SELECT digest FROM runs")).scalars())
+            seqs = sorted(connection.execute(text("SELECT seq FROM runs")).scalars())
+            origins = set(connection.execute(text("SELECT DISTINCT origin FROM runs")).scalars())
+            orphans = connection.execute(text(ORPHANS)).scalar_one()
+            integrity = "ok"
+            if make_url(url).get_backend_name() == "sqlite":
+                integrity = connection.exec_driver_sql("PRAGMA integrity_check").scalar_one()
+    finally:
+        engine.dispose()
+    return {
+        "count": count,
+        "digests": digests,
+        "seqs": seqs,
+        "integrity": integrity,
+        "orphans": orphans,
+        "origins": origins,
+    }
+
+
+def test_eight_processes_fifty_files_each_nothing_lost_nothing_doubled(
+    store_url: str, tmp_path: Path
+) -> None:
     ids = [f"worker{w}/model-{i}" for w in range(WORKERS) for i in range(FILES_EACH)]
     paths, digests = write_files(tmp_path / "in", ids)
     batches = [paths[w * FILES_EACH : (w + 1) * FILES_EACH] for w in range(WORKERS)]
     started = time.monotonic()
-    reports = run_workers(f"sqlite:///{db}", batches, tmp_path / "submissions")
+    reports = run_workers(store_url, batches, tmp_path / "submissions")
     elapsed = time.monotonic() - started
     assert [errors for _, _, errors in reports] == [[]] * WORKERS
     assert sum(ingested for ingested, _, _ in reports) == WORKERS * FILES_EACH
-    after = stored(db)
+    after = stored(store_url)
     assert after["count"] == {"runs": 400, "task_results": 400, "metrics": 800}
     assert len(after["digests"]) == len(set(after["digests"])) == 400
     assert set(after["digests"]) == digests  # 0 lost, 0 duplicated
-    assert after["integrity"] == "ok" and after["origins"] == {"submission"}
+    assert after["seqs"] == list(range(1, 401))  # ingest order: unique, no gaps
+    assert after["integrity"] == "ok" and after["orphans"] == 0 and after["origins"] == {"submission"}
     assert {p.name for p in (tmp_path / "submissions").iterdir()} == {f"{d}.json" for d in digests}
-    print(f"400 submissions from {WORKERS} processes in {elapsed:.1f} s")
+    lost, doubled = len(digests - set(after["digests"])), len(after["digests"]) - len(set(after["digests"]))
+    backend = make_url(store_url).get_backend_name()
+    print(f"{backend}: 400 submissions from {WORKERS} processes in {elapsed:.1f} s")
+    print(f"{backend}: {lost} lost, {doubled} duplicated")
 
 
-def test_eight_processes_racing_on_the_same_files_store_each_once(tmp_path: Path) -> None:
-    db = tmp_path / "db.sqlite"
+def test_eight_processes_racing_on_the_same_files_store_each_once(store_url: str, tmp_path: Path) -> None:
     paths, digests = write_files(tmp_path / "in", [f"shared/model-{i}" for i in range(20)])
-    reports = run_workers(f"sqlite:///{db}", [paths] * WORKERS, tmp_path / "submissions")
+    reports = run_workers(store_url, [paths] * WORKERS, tmp_path / "submissions")
     assert [errors for _, _, errors in reports] == [[]] * WORKERS
     assert sum(ingested for ingested, _, _ in reports) == 20  # each file won by exactly one process
     assert sum(already for _, already, _ in reports) == 20 * (WORKERS - 1)
-    after = stored(db)
+    after = stored(store_url)
     assert after["count"] == {"runs": 20, "task_results": 20, "metrics": 40}
-    assert set(after["digests"]) == digests and after["integrity"] == "ok"
+    assert set(after["digests"]) == digests and after["integrity"] == "ok" and after["orphans"] == 0
+    assert after["seqs"] == list(range(1, 21))
     assert {p.name for p in (tmp_path / "submissions").iterdir()} == {f"{d}.json" for d in digests}
 
 
 @pytest.mark.parametrize("repeat", [2])
-def test_concurrent_cli_submits(tmp_path: Path, repeat: int) -> None:
+def test_concurrent_cli_submits(store_url: str, tmp_path: Path, repeat: int) -> None:
     """``harness submit`` processes at once: 6 distinct files, one of them submitted ``repeat`` times."""
-    db = tmp_path / "db.sqlite"
     paths, digests = write_files(tmp_path / "in", [f"cli/model-{i}" for i in range(6)])
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    commands = [[sys.executable, "-m", "harness", "submit", str(p), "--db", f"sqlite:///{db}"] for p in paths]
+    commands = [[sys.executable, "-m", "harness", "submit", str(p), "--db", store_url] for p in paths]
     commands += [commands[0]] * (repeat - 1)
     processes = [
         subprocess.Popen(
@@ -136,7 +170,7 @@ def test_concurrent_cli_submits(tmp_path: Path, repeat: int) -> None:
     assert [process.returncode for process in processes] == [0] * len(commands), outputs
     said = [out.strip().splitlines()[-1] for out, _ in outputs]
     assert said.count("database: ingested") == 6 and said.count("database: already ingested") == repeat - 1
-    after = stored(db)
+    after = stored(store_url)
     assert after["count"]["runs"] == 6 and set(after["digests"]) == digests and after["integrity"] == "ok"
     assert {p.name for p in (tmp_path / "submissions").iterdir()} == {f"{d}.json" for d in digests}
     for key in digests:  # each filed copy is whole, says where it came from, and is named by its run
