@@ -16,7 +16,8 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,13 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from harness.battery import Job, JobOutcome
     from harness.data.cards import DatasetCard
+    from harness.models.options import ModelOptions
     from harness.results import RunRef
-    from harness.runner import RunSink
+    from harness.runner import Model, RunSink
 
 from harness import __version__
 from harness.errors import FieldError, HarnessError, InputError, Setting, SettingError, printable
@@ -49,6 +54,7 @@ FLAGS: dict[Setting, str] = {
     "dims": "--dims",
     "grid": "--grid",
     "lm_path": "--lm-path",
+    "engine": "--engine",
 }
 """The flag each run setting arrives by: a ``SettingError`` is reported against it."""
 
@@ -159,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="ray: encode the corpus on a Ray cluster into Parquet shards and search them (the [ray] extra)",
+    )
+    run.add_argument("--ray-address", help="--engine ray: the cluster to join (default: start a local one)")
+    run.add_argument(
+        "--ray-actors", type=_positive, help="--engine ray: encoder actors (default: one per GPU or CPU)"
+    )
+    run.add_argument(
         "--save-run",
         action="store_true",
         help="write each retrieval task's top-k run (TREC, gzip) beside the results file",
@@ -229,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a TREC run the file's predictions name (repeatable; default: runs beside the file), rescored",
     )
     _add_score_parser(sub)
+    _add_battery_parser(sub)
 
     verify = sub.add_parser("verify", help="re-run a results file's model here and compare every metric")
     verify.add_argument("file", help="the results file (JSON)")
@@ -314,6 +331,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     suite = registry.suite(args.suite)
     selection = suite.select(data_root, datasets, args.split)  # a missing dataset is named here
     registry.check_requirements(args.model)
+    _check_engine(args, suite.name)
     engine = store.connect(_db_url(args.db))
     if args.device.startswith("cuda"):
         import torch
@@ -346,9 +364,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             status.update(f"{task}: {phase}")
 
     saved: list[Path] = []
-    with status if not args.quiet else _null():
+    with status if not args.quiet else _null(), _engine(args, options) as on_engine:
         record = runner.run(
-            model,
+            on_engine(model),
             suite,
             selection.tasks,
             data_root,
@@ -387,6 +405,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _check_engine(args: argparse.Namespace, suite: str) -> None:
+    """``--engine ray`` needs Ray (the [ray] extra) and runs dense retrieval (beir), without sweeps."""
+    if args.engine != "ray":
+        return
+    from harness.engines import ray_data
+
+    ray_data.require_ray()
+    if suite != "beir" or args.layers or args.dims:
+        raise SettingError("engine", "ray runs a dense model on the beir suite (no --layers or --dims)")
+
+
+@contextmanager
+def _engine(args: argparse.Namespace, options: ModelOptions) -> Iterator[Callable[[Model], Model]]:
+    """Where the model runs: as loaded (``local``), or on a Ray cluster joined for the run (``ray``)."""
+    if args.engine != "ray":
+        yield lambda model: model
+        return
+    from harness.engines import ray_data
+
+    settings = ray_data.RaySettings(address=args.ray_address, actors=args.ray_actors)
+    with ray_data.session(settings) as cluster:
+        yield lambda model: ray_data.wrap(model, args.model, options, cluster, settings)
+
+
 def _run_saver(args: argparse.Namespace, model_id: str, saved: list[Path]) -> RunSink:
     """``--save-run``: each run written beside the results file (and beside ``--output``) as it is scored.
 
@@ -406,6 +448,132 @@ def _run_saver(args: argparse.Namespace, model_id: str, saved: list[Path]) -> Ru
         return encoded.ref
 
     return save
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+REFERENCE_FILE = Path("tests/reference_scores.toml")
+"""``harness battery``'s default reference expectations (in the repository, where the battery runs)."""
+
+
+def _add_battery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    battery = sub.add_parser(
+        "battery",
+        help="the reference battery: bm25-flat, bm25s and all-MiniLM-L6-v2 over beir/scifact, sts and glue, "
+        "cold then warm, with wall times and a summary table",
+    )
+    battery.add_argument(
+        "--models", help="comma-separated models (default: bm25-flat,bm25s,all-MiniLM-L6-v2)"
+    )
+    battery.add_argument(
+        "--tasks",
+        help="comma-separated suites (every dataset present) or suite/dataset, for every model; MODEL:TASK "
+        "for that model alone (default: beir/scifact,sts,glue)",
+    )
+    battery.add_argument(
+        "--pass",
+        dest="passes",
+        choices=("both", "cold", "warm"),
+        default="both",
+        help="cold (an empty cache), warm (the cache as it is), or both, cold then warm (default)",
+    )
+    battery.add_argument(
+        "--cache-dir",
+        help="cold: an empty or new folder, kept afterwards (default: a temporary folder, removed at the "
+        "end); --pass warm: the filled cache (default HARNESS_CACHE or the user cache)",
+    )
+    battery.add_argument("--data-dir", help="data root (default HARNESS_DATA or the user cache folder)")
+    battery.add_argument(
+        "--db", help="SQLAlchemy URL (default HARNESS_DB or sqlite:///results/harness.sqlite)"
+    )
+    battery.add_argument(
+        "--results-dir", default="results", help="where the results files are filed (default results/)"
+    )
+    battery.add_argument(
+        "--reference", help=f"reference expectations, 2CR-style TOML (default {REFERENCE_FILE} where present)"
+    )
+
+
+def cmd_battery(args: argparse.Namespace, console: Console) -> int:
+    """Plan, select (data located first), run each pass, file every results file, print the summary.
+
+    Exit 0 when every listed reference number is met and every pass scored alike, else 1.
+    """
+    import shutil
+    import tempfile
+
+    from harness import battery, store
+    from harness.models.options import ModelOptions
+    from harness.report import print_battery
+
+    data_root = _data_root(args.data_dir)
+    flags = {"model": "--models", "suite": "--tasks", "datasets": "--tasks"}
+    try:
+        chosen = battery.plan(
+            _names(args.models) if args.models else battery.REFERENCE_MODELS,
+            _names(args.tasks) if args.tasks else battery.REFERENCE_TASKS,
+        )
+        selected = battery.select(chosen, data_root)
+    except SettingError as error:
+        if error.setting not in flags:
+            raise
+        raise InputError(flags[error.setting], "", error.message) from None
+    reference = Path(args.reference) if args.reference else REFERENCE_FILE
+    if args.reference or reference.is_file():
+        references = battery.read_references(reference)
+    else:
+        references = {}
+        console.print(f"no reference file at {reference}: no reference checks", markup=False)
+    names: list[battery.PassName] = ["cold", "warm"] if args.passes == "both" else [args.passes]
+    made = args.cache_dir is None and names[0] == "cold"
+    if made:
+        cache = Path(tempfile.mkdtemp(prefix="harness-battery-"))
+    elif args.cache_dir is None:
+        cache = _cache_dir(None)
+    else:
+        cache = Path(args.cache_dir).expanduser()
+    if names[0] == "cold":
+        battery.cold_cache(cache)
+    options = ModelOptions(cache_dir=cache, threads=min(2, os.cpu_count() or 1), show_progress=False)
+    engine = store.connect(_db_url(args.db))
+    events = _BatteryEvents(console, engine, Path(args.results_dir))
+    console.print(f"battery: {len(chosen.jobs)} jobs, passes {', '.join(names)}, cache {cache}", markup=False)
+    try:
+        passes = [battery.run_pass(name, selected, data_root, options, events) for name in names]
+    finally:
+        engine.dispose()
+        if made:
+            shutil.rmtree(cache, ignore_errors=True)
+    rows = battery.summarize(passes, references)
+    print_battery(console, rows, passes, battery.skipped(passes))
+    return 0 if all(row.ok for row in rows) else 1
+
+
+class _BatteryEvents:
+    """``battery.Events`` for the CLI: a line per job and per task; each results file filed as it comes."""
+
+    def __init__(self, console: Console, engine: Engine, results_dir: Path) -> None:
+        self.console, self.engine, self.results_dir = console, engine, results_dir
+
+    def job_started(self, name: str, job: Job, number: int, total: int) -> None:
+        self.console.print(f"[{name} {number}/{total}] {job.label}", markup=False, highlight=False)
+
+    def task_started(self, task: str, number: int, total: int) -> None:
+        self.console.print(f"  {task} ({number}/{total})", markup=False, highlight=False)
+
+    def job_finished(self, name: str, outcome: JobOutcome) -> None:
+        from harness import results, store
+
+        if outcome.record is None:
+            self.console.print(f"  skipped: {outcome.skipped}", markup=False, highlight=False)
+            return
+        path = results.write_results(outcome.record, self.results_dir)
+        state = store.ingest(self.engine, outcome.record)
+        self.console.print(
+            f"  done in {outcome.seconds:.1f} s: {path} ({state})", markup=False, highlight=False
+        )
 
 
 def _add_score_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -1005,6 +1173,7 @@ COMMANDS = {
     "distill": cmd_distill,
     "circuit": cmd_circuit,
     "score": cmd_score,
+    "battery": cmd_battery,
 }
 
 

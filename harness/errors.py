@@ -28,6 +28,7 @@ Setting = Literal[
     "dims",
     "grid",
     "lm_path",
+    "engine",
 ]
 """The run settings library code may blame; each has a CLI flag (``cli.FLAGS``)."""
 

@@ -311,15 +311,7 @@ class SentenceTransformerEncoder:
         prompt = self.document_prompt if prompt is None else prompt
         if self.cache is None:
             return self._encode_layers(texts, prompt, layers)
-        settings: dict[str, JSONValue] = {
-            "model": self.info.weights_sha256 or f"{self.info.id}@{self.info.revision}",
-            "role": role,
-            **{k: self.info.parameters[k] for k in ("pooling", "normalize", "max_seq_length", "dtype")},
-            "prompt": prompt,
-            "text_preparation": self.info.parameters["text_preparation"]
-            if role == "document"
-            else "as given",
-        }
+        settings = self.cache_settings(role, prompt)
         per_layer = {
             layer: settings if layer == self.last_layer else {**settings, "layer": layer} for layer in layers
         }
@@ -332,6 +324,34 @@ class SentenceTransformerEncoder:
             )
         self._reused += stats.reused
         return vectors
+
+    def role_prompt(self, role: str) -> str:
+        """The prompt ``encode_layers`` gives ``role``: the document or query prompt, none for sentences."""
+        return {"document": self.document_prompt, "query": self.query_prompt}.get(role, "")
+
+    def cache_settings(self, role: str, prompt: str) -> dict[str, JSONValue]:
+        """What the embedding cache keys the last layer's vectors of ``role`` on (``cache_key``).
+
+        Public so that a writer outside this class (the Ray engine's Parquet shards) files its vectors
+        under the key a plain run reads, and the other way round.
+        """
+        return {
+            "model": self.info.weights_sha256 or f"{self.info.id}@{self.info.revision}",
+            "role": role,
+            **{k: self.info.parameters[k] for k in ("pooling", "normalize", "max_seq_length", "dtype")},
+            "prompt": prompt,
+            "text_preparation": self.info.parameters["text_preparation"]
+            if role == "document"
+            else "as given",
+        }
+
+    def encode_prepared(self, role: str, texts: Sequence[str]) -> FloatArray:
+        """The last layer's vectors of prepared ``texts`` (documents: ``document_text``), never cached.
+
+        The call ``_cached`` makes for one cache chunk, so a chunk encoded here (by a Ray actor) holds
+        the same bits as the chunk a plain run would store.
+        """
+        return self._encode_layers(texts, self.role_prompt(role), (self.last_layer,))[self.last_layer]
 
     def reused_items(self) -> int:
         """Texts whose embeddings came from the cache rather than the model, so far."""

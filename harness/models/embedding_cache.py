@@ -8,7 +8,8 @@ and a changed title/text join.
 Rows are written in chunks, each atomically (temporary file + ``os.replace``) and followed by a
 sidecar holding the sha256 of the chunk's bytes. An interrupted run keeps its finished chunks and
 resumes; a chunk whose bytes, shape or sidecar disagree (torn, truncated, edited) is recomputed,
-never trusted.
+never trusted. The folder may also hold Parquet shards of whole chunks (``embedding_shards``,
+written by the Ray engine); a chunk with no valid ``.npy`` file is read from a valid shard.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.atomic import atomic_write_bytes
+from harness.models import embedding_shards
 from harness.types import FloatArray, JSONValue
 
 EncodeChunk = Callable[[Sequence[str]], FloatArray]
@@ -44,6 +46,11 @@ def cache_key(components: dict[str, JSONValue], ids: Sequence[str], texts: Seque
     return digest.hexdigest()
 
 
+def chunk_order(texts: Sequence[str]) -> np.ndarray:
+    """Longest text first (stable), as sentence-transformers sorts them: the order chunks are cut in."""
+    return np.argsort([-len(text) for text in texts], kind="stable")
+
+
 def _positive_int(value: object) -> int | None:
     return value if type(value) is int and value > 0 else None
 
@@ -58,6 +65,13 @@ def _read_manifest(path: Path) -> dict[str, JSONValue] | None:
 
 def _manifest_bytes(body: dict[str, JSONValue]) -> bytes:
     return json.dumps(body, indent=1, sort_keys=True).encode()
+
+
+def _fits(own: FloatArray | None, shard: FloatArray | None, dim: int | None) -> FloatArray | None:
+    """The chunk's own ``.npy`` when valid, else its rows from a shard if of the folder's dimension."""
+    if own is not None:
+        return own
+    return shard if shard is not None and (dim is None or shard.shape[1] == dim) else None
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,20 @@ class EmbeddingCache:
         sum_path.unlink(missing_ok=True)  # a chunk is trusted only once its sidecar is written after it
         atomic_write_bytes(data_path, data)
         atomic_write_bytes(sum_path, (hashlib.sha256(data).hexdigest() + "\n").encode())
+
+    def layout(self, key: str, rows: int, manifest: dict[str, JSONValue]) -> tuple[Path, int]:
+        """The folder of ``key`` and the size its chunks are cut at, fixed as ``embeddings`` fixes them.
+
+        A writer outside the cache (the Ray engine's shards) places its chunks by this; a new
+        folder's manifest is written here, as ``embeddings_many`` would write it.
+        """
+        folder = self.root / key
+        folder.mkdir(parents=True, exist_ok=True)
+        recorded = _read_manifest(folder / "manifest.json")
+        if recorded is None or recorded.get("rows") != rows:
+            recorded = {**manifest, "rows": rows, "chunk_rows": self.chunk_rows}
+            atomic_write_bytes(folder / "manifest.json", _manifest_bytes(recorded))
+        return folder, _positive_int(recorded.get("chunk_rows")) or self.chunk_rows
 
     def embeddings(
         self,
@@ -160,13 +188,19 @@ class EmbeddingCache:
                 layouts[name] = (folder, recorded, None)
                 for stale in folder.glob("chunk-*"):
                     stale.unlink()
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        order = chunk_order(texts)
+        starts = range(0, len(texts), chunk_rows)
+        counts = {index: min(chunk_rows, len(texts) - start) for index, start in enumerate(starts)}
+        sharded = {
+            name: embedding_shards.read_chunks(folder, counts, dim) if any(folder.glob("shard-*")) else {}
+            for name, (folder, _, dim) in layouts.items()
+        }
         parts: dict[int, list[FloatArray]] = {name: [] for name in keys}
         reused = computed = 0
         for index, start in enumerate(range(0, len(texts), chunk_rows)):
             rows = order[start : start + chunk_rows]
             found = {
-                name: self._load_chunk(folder, index, len(rows), dim)
+                name: _fits(self._load_chunk(folder, index, len(rows), dim), sharded[name].get(index), dim)
                 for name, (folder, _, dim) in layouts.items()
             }
             if all(chunk is not None for chunk in found.values()):
