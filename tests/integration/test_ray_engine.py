@@ -20,17 +20,51 @@ import pytest
 from beir_subset import Subset, write_scifact_subset
 from cli_helpers import run_harness
 
+HOLD_CLUSTER = """
+import json, os, sys, ray
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+auth = {k: v for k, v in os.environ.items() if k.startswith("RAY_AUTH")}
+print(json.dumps({"address": ray.get_runtime_context().gcs_address, "auth": auth}), flush=True)
+sys.stdin.read()
+ray.shutdown()
+"""
+"""A driver that starts a local cluster, prints its address and holds it until its stdin closes.
+
+Never ``ray.init`` in the pytest process: Ray's core worker installs its own SIGSEGV handler, and the
+JVM that earlier Lucene tests started in the same process relies on catching SIGSEGV itself
+(implicit null checks); with Ray's handler in the way, pytest died of a segmentation fault in a later
+Lucene test. The driver's authentication settings (``RAY_AUTH_*``, which ``ray.init`` sets in its own
+environment) are handed to the runs that join it.
+"""
+
 
 @pytest.fixture(scope="module")
-def ray_address() -> Iterator[str]:
-    """A local cluster of 2 CPUs, as on the CI machine; each run joins it by ``--ray-address``."""
-    import ray
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+
+@pytest.fixture(scope="module")
+def ray_address(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[str]:
+    """A local cluster of 2 CPUs, as on the CI machine, in its own process; runs join by ``--ray-address``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_CLUSTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdin is not None and holder.stdout is not None
     try:
-        yield str(ray.get_runtime_context().gcs_address)
+        line = holder.stdout.readline().strip()
+        assert line, "the Ray cluster did not start"
+        started = json.loads(line)
+        for name, value in started["auth"].items():
+            monkeypatch_module.setenv(name, value)
+        yield str(started["address"])
     finally:
-        ray.shutdown()
+        holder.stdin.close()
+        try:
+            holder.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait()
 
 
 @pytest.fixture(scope="module")
